@@ -20,7 +20,7 @@ enum Commands {
 
     static let hazardGroup = CommandSpec(
         name: "hazard", abstract: "hazard records and their lifecycle",
-        subcommands: [])
+        subcommands: hazardCommands)
 
     static let rulesGroup = CommandSpec(
         name: "rules", abstract: "check and replay alarm rules",
