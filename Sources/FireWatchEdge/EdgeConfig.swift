@@ -59,6 +59,8 @@ public struct EdgeConfig: Sendable, Decodable {
     public var mqtt: Broker?
     /// The fire office's broker for the uplink.
     public var office: Broker?
+    /// Uplink tunables (heartbeat, acknowledgement timeout, batch sizes; docs/uplink.md).
+    public var uplink: UplinkSettings?
 
     /// Loads and validates a config file; relative paths are resolved against the file's folder.
     public static func load(file: String) throws(ConfigErrors) -> EdgeConfig {

@@ -8,7 +8,7 @@ enum Commands {
         Quick start: `firewatch demo` runs a simulated market end to end into firewatch.db,
         then `firewatch hazard list` shows the hazard records it opened.
         """,
-        subcommands: [deviceGroup, premisesGroup, hazardGroup, rulesGroup, profilesGroup])
+        subcommands: [deviceGroup, premisesGroup, hazardGroup, rulesGroup, profilesGroup, office, uplinkGroup, inspectionGroup])
 
     static let deviceGroup = CommandSpec(
         name: "device", abstract: "find, probe, register and commission detectors",
@@ -16,7 +16,7 @@ enum Commands {
 
     static let premisesGroup = CommandSpec(
         name: "premises", abstract: "the premises registry (stalls, shops, rental buildings)",
-        subcommands: [])
+        subcommands: [premisesGrade])
 
     static let hazardGroup = CommandSpec(
         name: "hazard", abstract: "hazard records and their lifecycle",

@@ -1,0 +1,207 @@
+@preconcurrency import Glibc
+import FireWatchCore
+import FireWatchEdge
+import FireWatchOffice
+import FireWatchStore
+import Foundation
+import Synchronization
+
+extension Commands {
+    static let office = CommandSpec(
+        name: "office", abstract: "run the fire office receiver: store every edge's events once, ack, supervise",
+        discussion: """
+        Subscribes to firewatch/edge/+/{events,telemetry,heartbeat,status} on the office broker, stores
+        events idempotently into the governance database (duplicates ignored and counted), acknowledges
+        per edge the highest contiguous sequence stored, opens an edge_offline fault when an edge's
+        heartbeat is missing for heartbeatTimeoutSeconds (default 90), and runs the notification hook
+        for new alarm hazards. Runs until SIGINT or SIGTERM. See docs/uplink.md and docs/two-box.md.
+        """,
+        options: [.value("--config", "FILE", help: "office config (JSON5), e.g. deploy/examples/office.json5", required: true),
+                  .value("--broker", "URL", help: "office broker, overrides broker.url (mqtt://HOST:PORT)"),
+                  .value("--db", "FILE", help: "governance database, overrides the config", default: "<data>/office.db"),
+                  .value("--data", "DIR", help: "data directory, overrides the config's data"),
+                  .value("--duration", "SECONDS", help: "stop by itself after this long (tests, benchmarks)")],
+        subcommands: [officeEdges],
+        run: { args in
+            var config = try OfficeConfig.load(file: try args.require("--config"))
+            if let data = args.string("--data") { config.data = data; if args.string("--db") == nil { config.governance = nil } }
+            let duration = try args.double("--duration", range: 0.1...1e9)
+            let service: OfficeService
+            do {
+                service = try OfficeService(config: config, brokerURL: args.string("--broker"), databasePath: args.string("--db"),
+                                            log: { printError($0) })
+                try service.start()
+            } catch let r as StoreRefusal {
+                throw CommandFailure(r.message, status: ExitStatus.dataError)
+            }
+            printError("office \(config.officeID): receiving into \(service.databasePath); Ctrl-C stops")
+            StopSignal.wait(timeout: duration)
+            service.stop()
+            let c = service.counters
+            printError("office \(config.officeID): stopped; \(c.stored) events stored, \(c.duplicates) duplicates ignored, "
+                       + "\(c.rejected) refused, \(c.hazardsOpened) hazards opened, \(c.edgesOffline) edge-offline faults")
+            return ExitStatus.ok
+        })
+
+    static let officeEdges = CommandSpec(
+        name: "edges", abstract: "list the edges the office has heard from, with delivery progress and status",
+        options: [CommonOptions.db, CommonOptions.json],
+        run: { args in
+            let store = try openStore(args)
+            let links = try store.edgeLinks()
+            if args.has("--json") {
+                for l in links { print(Output.jsonLine(EdgeLinkJSON(l))) }
+            } else if links.isEmpty {
+                print("还没有收到任何边缘网关的数据 (no edges in \(args.databasePath))")
+            } else {
+                print(Output.table(["网关", "状态", "已存至序号", "已存", "重复", "迟到", "最后联系", "最后心跳"], links.map { l in
+                    [l.edgeID, l.isOffline ? "离线" : "在线", String(l.storedThrough), String(l.storedCount), String(l.duplicateCount),
+                     String(l.lateCount), Output.local(l.lastSeen), l.lastHeartbeat.map { Output.local($0) } ?? "-"]
+                }))
+            }
+            return ExitStatus.ok
+        })
+
+    static let uplinkGroup = CommandSpec(
+        name: "uplink", abstract: "edge-side uplink tools (outbox status, synthetic bursts for fault tests)",
+        subcommands: [uplinkBurst, uplinkStatus])
+
+    static let uplinkBurst = CommandSpec(
+        name: "burst", abstract: "journal N synthetic alarm events at an edge while its uplink sends them (tests, benchmarks)",
+        discussion: """
+        A test and benchmark source, not for production: alternating residual-current raise/clear events for
+        the config's devices (or BURST-001) are committed to the edge's journal in <data>/edge.db exactly as
+        the pipeline commits real ones, while the office uplink runs. Resumable: after a kill -9 it continues
+        until the journal holds --count events. With --exit-when-delivered it exits 0 once the office has
+        acknowledged them all.
+        """,
+        options: [.value("--config", "FILE", help: "edge config (JSON5) with an office broker", required: true),
+                  .value("--broker", "URL", help: "office broker, overrides office.url"),
+                  .value("--data", "DIR", help: "data directory, overrides the config's data"),
+                  .value("--count", "N", help: "events the journal should hold when done", required: true),
+                  .value("--batch", "N", help: "events per journal commit", default: "50"),
+                  .value("--rate", "N", help: "events per second at most", default: "unlimited"),
+                  .value("--reserve", "BYTES", help: "disk reserve kept for the priority lane", default: "4194304"),
+                  .flag("--exit-when-delivered", help: "exit once every event is acknowledged by the office"),
+                  .value("--timeout", "SECONDS", help: "give up (exit 1) after this long", default: "none")],
+        run: { args in
+            var config = try EdgeConfig.load(file: try args.require("--config"))
+            if let d = args.string("--data") { config.data = d }
+            guard let data = config.data else { throw CommandFailure("no data directory: set data in the config or pass --data DIR") }
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+            let count = Int64(try args.int("--count", range: 1...100_000_000) ?? 0)
+            let burst = UplinkBurst(devices: config.devices.map(\.id), total: count,
+                                    batch: try args.int("--batch", range: 1...10_000) ?? 50,
+                                    rate: try args.double("--rate", range: 0.001...10_000_000))
+            let timeout = try args.double("--timeout", range: 0.1...1e9)
+            let journal = try EventJournal(path: (data as NSString).appendingPathComponent("edge.db"), edgeID: config.edge)
+            let reserve = OutboxReserve(directory: data, bytes: try args.int("--reserve", range: 0...1 << 30) ?? 4 << 20)
+            reserve.ensure()
+            let uplink: OfficeUplink
+            do { uplink = try makeOfficeUplink(config: config, journal: journal, broker: args.string("--broker"), log: { printError($0) }) }
+            catch let r as StoreRefusal { throw CommandFailure(r.message, status: ExitStatus.dataError) }
+            let stop = StopFlag()
+            stop.install()
+            let started = Date()
+            var lastReserveCheck = Date.distantPast
+            var faulted = false
+            let last = try burst.run(journal: journal, reserve: reserve, onStored: { stored in
+                _ = try? uplink.deliver(stored, now: Date().timeIntervalSince1970)
+                if faulted, Date().timeIntervalSince(lastReserveCheck) > 1 {
+                    lastReserveCheck = Date()
+                    if reserve.ensure() { faulted = false; printError("uplink burst: disk has room again; reserve restored") }
+                }
+            }, onStorageFault: { error in
+                if !faulted { printError("uplink burst: data directory full (\(error)); events wait until there is room") }
+                faulted = true
+                uplink.reportStorageFault()
+            }, shouldStop: { stop.isSet || timeout.map { Date().timeIntervalSince(started) > $0 } ?? false })
+            printError("uplink burst: journal holds \(last) events")
+            var status = ExitStatus.ok
+            if args.has("--exit-when-delivered") {
+                while !stop.isSet {
+                    if uplink.counters.acked >= last { break }
+                    if let timeout, Date().timeIntervalSince(started) > timeout { status = ExitStatus.failure; break }
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+                let c = uplink.counters
+                printError("uplink burst: \(c.acked) of \(last) acknowledged by the office; \(c.resends) resends")
+                if c.acked < last { status = ExitStatus.failure }
+            } else {
+                StopSignal.wait(timeout: timeout.map { max($0 - Date().timeIntervalSince(started), 0.1) })
+            }
+            uplink.stop()
+            return status
+        })
+
+    static let uplinkStatus = CommandSpec(
+        name: "status", abstract: "show an edge's outbox: last sequence, acknowledged, pending, telemetry lane",
+        options: [.value("--data", "DIR", help: "the edge's data directory", required: true), CommonOptions.json],
+        run: { args in
+            let path = ((try args.require("--data")) as NSString).appendingPathComponent("edge.db")
+            guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no edge journal at \(path)") }
+            let db = try SQLiteConnection(path: path, readOnly: true)
+            guard let edge = try db.scalar("SELECT value FROM edge_meta WHERE key = 'edge_id'")?.text else {
+                throw CommandFailure("\(path) has no edge id yet")
+            }
+            let outbox = try Outbox(path: path, edgeID: edge)
+            let s = OutboxStatusJSON(edge: edge, last_sequence: try outbox.lastSequence, acked_through: try outbox.ackedThrough,
+                                     pending_events: try outbox.pendingEvents, pending_telemetry: try outbox.pendingTelemetry,
+                                     telemetry_evicted: try outbox.telemetryEvicted, integrity: try db.integrityCheck())
+            if args.has("--json") { print(Output.jsonLine(s)) } else {
+                print("网关 \(s.edge): 最后序号 \(s.last_sequence), 已确认至 \(s.acked_through), 待发事件 \(s.pending_events), "
+                      + "待发遥测 \(s.pending_telemetry), 已淘汰遥测 \(s.telemetry_evicted), 数据库检查 \(s.integrity)")
+            }
+            return ExitStatus.ok
+        })
+}
+
+struct OutboxStatusJSON: Encodable {
+    var edge: String
+    var last_sequence: Int64
+    var acked_through: Int64
+    var pending_events: Int64
+    var pending_telemetry: Int64
+    var telemetry_evicted: Int64
+    var integrity: String
+}
+
+struct EdgeLinkJSON: Encodable {
+    var edge: String
+    var status: String
+    var stored_through: Int64
+    var stored: Int64
+    var duplicates: Int64
+    var late: Int64
+    var last_seen: String
+    var last_heartbeat: String?
+    var offline_since: String?
+
+    init(_ l: EdgeLink) {
+        edge = l.edgeID; status = l.isOffline ? "offline" : "online"; stored_through = l.storedThrough; stored = l.storedCount
+        duplicates = l.duplicateCount; late = l.lateCount; last_seen = Output.iso(l.lastSeen)
+        last_heartbeat = l.lastHeartbeat.map(Output.iso); offline_since = l.offlineSince.map(Output.iso)
+    }
+}
+
+/// Set by SIGINT or SIGTERM, for commands that poll it instead of blocking in `StopSignal.wait`.
+final class StopFlag: @unchecked Sendable {
+    // @unchecked: `flag` is a Mutex; `sources` is written once in `install()` (from the command's own
+    // thread, before it polls) and only keeps the signal sources alive.
+    private let flag = Mutex(false)
+    private var sources: [any DispatchSourceSignal] = []
+
+    var isSet: Bool { flag.withLock { $0 } }
+
+    func install() {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let queue = DispatchQueue(label: "firewatch.stopflag")
+        sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            s.setEventHandler { [self] in self.flag.withLock { $0 = true } }
+            s.resume()
+            return s
+        }
+    }
+}
