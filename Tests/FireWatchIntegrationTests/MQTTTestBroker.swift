@@ -9,6 +9,31 @@ final class MQTTTestBroker: @unchecked Sendable {
         var ca: String
         var cert: String
         var key: String
+        /// Client certificate and key signed by the same CA; the broker then requires one.
+        var clientCert: String?
+        var clientKey: String?
+
+        /// A fresh CA, a server certificate for 127.0.0.1/localhost and a client certificate, made with openssl.
+        static func make(in dir: URL, label: String = "test") throws -> TLSFiles {
+            let d = dir.path
+            func ssl(_ args: [String]) throws {
+                let r = try runCommand("/usr/bin/openssl", args, timeout: 60)
+                #expect(r.status == 0, "openssl \(args.joined(separator: " ")): \(r.err)")
+            }
+            try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: "\(d)/server.ext", atomically: true, encoding: .utf8)
+            try ssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(d)/ca.key", "-out", "\(d)/ca.crt",
+                     "-days", "2", "-subj", "/CN=firewatch \(label) CA"])
+            for who in ["server", "client"] {
+                try ssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(d)/\(who).key", "-out", "\(d)/\(who).csr",
+                         "-subj", who == "server" ? "/CN=localhost" : "/CN=firewatch-edge"])
+                var args = ["x509", "-req", "-in", "\(d)/\(who).csr", "-CA", "\(d)/ca.crt", "-CAkey", "\(d)/ca.key",
+                            "-CAcreateserial", "-out", "\(d)/\(who).crt", "-days", "2"]
+                if who == "server" { args += ["-extfile", "\(d)/server.ext"] }
+                try ssl(args)
+            }
+            return TLSFiles(ca: "\(d)/ca.crt", cert: "\(d)/server.crt", key: "\(d)/server.key",
+                            clientCert: "\(d)/client.crt", clientKey: "\(d)/client.key")
+        }
     }
 
     let port: Int
@@ -38,7 +63,7 @@ final class MQTTTestBroker: @unchecked Sendable {
 
         """
         if let tls {
-            conf += "cafile \(tls.ca)\ncertfile \(tls.cert)\nkeyfile \(tls.key)\nrequire_certificate false\n"
+            conf += "cafile \(tls.ca)\ncertfile \(tls.cert)\nkeyfile \(tls.key)\nrequire_certificate \(tls.clientCert != nil)\n"
         }
         try? conf.write(to: dir.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
     }
@@ -59,7 +84,10 @@ final class MQTTTestBroker: @unchecked Sendable {
         let lines = messages.map { "\($0.topic)\t\($0.payload)" }.joined(separator: "\n") + "\n"
         var args = [TestSupport.peersDir + "/mqtt_publish.py", "--port", "\(port)", "--qos", "\(qos)"]
         if raw { args.append("--raw") }
-        if let tls { args += ["--tls-ca", tls.ca] }
+        if let tls {
+            args += ["--tls-ca", tls.ca]
+            if let c = tls.clientCert, let k = tls.clientKey { args += ["--tls-cert", c, "--tls-key", k] }
+        }
         let r = try runCommand(TestSupport.python, args, stdin: lines, timeout: 60)
         #expect(r.status == 0, "publisher failed: \(r.out) \(r.err)")
         return r.status == 0

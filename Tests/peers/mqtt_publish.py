@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Publishes payloads to an MQTT broker and waits until every QoS>0 message is acknowledged.
 
-Usage: mqtt_publish.py --port P [--host H] [--qos Q] [--tls-ca CA] [--file F | stdin]
+Usage: mqtt_publish.py --port P [--host H] [--qos Q] [--tls-ca CA [--tls-cert C --tls-key K]] [--file F | stdin]
 Each input line is `TOPIC<TAB>PAYLOAD`; the payload is sent as-is (UTF-8), `\\x` escapes allowed with --raw.
 Exit 0 when all were published (and acknowledged for QoS 1), 1 otherwise.
 """
@@ -19,6 +19,8 @@ def main() -> int:
     ap.add_argument("--qos", type=int, default=1)
     ap.add_argument("--file")
     ap.add_argument("--tls-ca")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     ap.add_argument("--raw", action="store_true", help="payloads are Python bytes literals' bodies (escapes)")
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--client-id", default="")
@@ -27,7 +29,7 @@ def main() -> int:
     lines = (open(args.file, encoding="utf-8") if args.file else sys.stdin).read().splitlines()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=args.client_id)
     if args.tls_ca:
-        client.tls_set(ca_certs=args.tls_ca)
+        client.tls_set(ca_certs=args.tls_ca, certfile=args.tls_cert, keyfile=args.tls_key)
     client.connect(args.host, args.port, keepalive=30)
     client.loop_start()
     infos = []
