@@ -402,7 +402,7 @@ public final class RuleEngine {
         if machine.winCount < cap { t.pointee.machines[m].winCount = machine.winCount + 1 }
     }
 
-    /// Aggregates the samples of the last `duration` seconds, newest first.
+    /// Aggregates the samples taken in (now − duration, now], newest first.
     @inline(__always)
     private func window(_ op: RuleInstruction.Op, _ m: Int, _ now: Double, _ duration: Double) -> Double {
         let machine = t.pointee.machines[m]
@@ -413,7 +413,7 @@ public final class RuleEngine {
         while k < machine.winCount {
             let i = Int(machine.winBase + (machine.winHead - 1 - k + cap) % cap)
             let time = t.pointee.winTime[i]
-            if time < now - duration { break }
+            if time <= now - duration { break }
             let v = t.pointee.winValue[i]
             if n == 0 { newestTime = time; newestValue = v }
             oldestTime = time
