@@ -291,6 +291,13 @@ public final class RuleEngine {
         }
     }
 
+    /// Counts as data from `device` now without a reading; replay uses it so that the end of a
+    /// recording is not taken for every device falling silent at once.
+    func markAlive(device: String, monotonic now: Double) {
+        guard let d = deviceIndex[device] else { return }
+        t.pointee.devices[Int(d)].lastData = now
+    }
+
     /// Resets latched alarms of a device (all of them, or those of one rule): each clears; if its
     /// condition still holds it raises again after its on-delay.
     public func reset(device: String, rule: String?, monotonic now: Double, wall: Double, into events: inout [EngineEvent]) {

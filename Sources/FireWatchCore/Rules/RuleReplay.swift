@@ -38,8 +38,33 @@ public enum RuleReplay {
             engine.process(r, monotonic: r.time, into: &events)
             clock = r.time
         }
-        if let c = clock { tick(from: c, to: c + horizon + 2) }
+        // The tail: the recording ends, the devices do not. A device that still reported within two
+        // of its own poll intervals of the last row stays alive; one already silent shows its comm loss.
+        if let c = clock {
+            let alive = devicesAlive(at: c, ordered)
+            var t = c + 1
+            while t < c + horizon + 2 {
+                for d in alive { engine.markAlive(device: d, monotonic: t) }
+                engine.advance(monotonic: t, wall: t, into: &events)
+                t += 1
+            }
+        }
         return events
+    }
+
+    /// Devices whose last data (not a failed poll's device.online = 0) lies within two of their own
+    /// median poll intervals of `end`.
+    static func devicesAlive(at end: Double, _ readings: [Reading]) -> [String] {
+        var times: [String: [Double]] = [:]
+        for r in readings where !(r.channel.name == "device.online" && r.number == 0) {
+            if times[r.device]?.last != r.time { times[r.device, default: []].append(r.time) }
+        }
+        return times.keys.sorted().filter { device in
+            let ts = times[device]!
+            let gaps = zip(ts.dropFirst(), ts).map { $0 - $1 }.sorted()
+            let interval = gaps.isEmpty ? 0 : gaps[gaps.count / 2]
+            return end - ts.last! <= 2 * interval
+        }
     }
 
     /// Parses replay CSV; every bad row is reported with its line and column.
