@@ -8,7 +8,8 @@ enum Commands {
         Quick start: `firewatch demo` runs a simulated market end to end into firewatch.db,
         then `firewatch hazard list` shows the hazard records it opened.
         """,
-        subcommands: [deviceGroup, premisesGroup, hazardGroup, rulesGroup, profilesGroup, office, uplinkGroup, inspectionGroup])
+        subcommands: [demo, edge, office, deviceGroup, premisesGroup, hazardGroup, inspectionGroup, rulesGroup, profilesGroup,
+                      uplinkGroup])
 
     static let deviceGroup = CommandSpec(
         name: "device", abstract: "find, probe, register and commission detectors",
