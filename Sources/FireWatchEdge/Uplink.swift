@@ -43,6 +43,14 @@ public struct UplinkSettings: Sendable, Decodable, Equatable {
     var keepalive: Int32 { Int32(min(max(keepaliveSeconds ?? 30, 5), 600)) }
 }
 
+/// A delivery that also wants the readings (the uplink folds them into telemetry minute summaries).
+/// The pipeline hands every drained batch to it before archiving.
+public protocol ReadingSummarySink: AnyObject {
+    func noteReadings(_ readings: [Reading])
+}
+
+extension OfficeUplink: ReadingSummarySink {}
+
 /// Builds and starts the uplink for an edge whose config names an `office` broker; the `edge`
 /// command calls this and hands the result to the pipeline as its `EventDelivery`.
 /// `broker` (the `--broker URL` option) overrides the config's `office.url`.

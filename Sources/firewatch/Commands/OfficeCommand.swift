@@ -21,7 +21,7 @@ extension Commands {
                   .value("--db", "FILE", help: "governance database, overrides the config", default: "<data>/office.db"),
                   .value("--data", "DIR", help: "data directory, overrides the config's data"),
                   .value("--duration", "SECONDS", help: "stop by itself after this long (tests, benchmarks)")],
-        subcommands: [officeEdges],
+        subcommands: [officeEdges, officeSeedDemo, officeBenchIngest],
         run: { args in
             var config = try OfficeConfig.load(file: try args.require("--config"))
             if let data = args.string("--data") { config.data = data; if args.string("--db") == nil { config.governance = nil } }
@@ -58,6 +58,46 @@ extension Commands {
                     [l.edgeID, l.isOffline ? "离线" : "在线", String(l.storedThrough), String(l.storedCount), String(l.duplicateCount),
                      String(l.lateCount), Output.local(l.lastSeen), l.lastHeartbeat.map { Output.local($0) } ?? "-"]
                 }))
+            }
+            return ExitStatus.ok
+        })
+
+    static let officeSeedDemo = CommandSpec(
+        name: "seed-demo", abstract: "register the demo market's premises and detectors at the office (two-box setup)",
+        discussion: """
+        Upserts the market, N stalls and their detectors FC-ARCM-001… (the ids deploy/examples/edge.json5
+        and `firewatch demo` use) into the office's governance database, so hazards from the example edge
+        link to premises. Production registries are imported instead.
+        """,
+        options: [CommonOptions.db, .value("--stalls", "N", help: "number of stalls, one detector each", default: "4")],
+        run: { args in
+            let store = try openStore(args, mustExist: false)
+            let n = try args.int("--stalls", range: 1...247) ?? 4
+            let now = Date().timeIntervalSince1970
+            try DemoMarket.seed(into: store, stalls: n, now: now)
+            print("已登记 \(n) 个档口及探测器到 \(args.databasePath)")
+            return ExitStatus.ok
+        })
+
+    static let officeBenchIngest = CommandSpec(
+        name: "bench-ingest", abstract: "benchmark: store alarm events into hazards with dedup, batched vs one transaction each",
+        discussion: "Used by bench/office/ingest.sh. Writes a throwaway database at --db (deleted first).",
+        options: [.value("--db", "FILE", help: "scratch database (deleted first)", required: true),
+                  .value("--events", "N", help: "events to store", default: "100000"),
+                  .value("--batch", "N", help: "events per batch (one MQTT message, one transaction)", default: "200"),
+                  .value("--baseline-events", "N", help: "events for the one-transaction-per-event baseline", default: "5000"),
+                  CommonOptions.json],
+        run: { args in
+            let path = try args.require("--db")
+            let n = try args.int("--events", range: 1...10_000_000) ?? 100_000
+            let batch = try args.int("--batch", range: 1...10_000) ?? 200
+            let baselineN = try args.int("--baseline-events", range: 1...10_000_000) ?? 5000
+            let result = try OfficeIngestBench.run(path: path, events: n, batch: batch, baselineEvents: baselineN)
+            if args.has("--json") { print(Output.jsonLine(result)) } else {
+                print(String(format: "batched (%d per transaction): %d events (%d duplicates) in %.2f s = %.0f events/s, %d hazards",
+                             batch, result.events, result.duplicates, result.seconds, result.eventsPerSecond, result.hazards))
+                print(String(format: "baseline (one transaction per event, %d events): %.0f events/s; ratio %.1f×",
+                             result.baselineEvents, result.baselineEventsPerSecond, result.ratio))
             }
             return ExitStatus.ok
         })
@@ -203,5 +243,71 @@ final class StopFlag: @unchecked Sendable {
             s.resume()
             return s
         }
+    }
+}
+
+/// The office ingest benchmark: `events` alarm raise/clear events for 200 registered detectors, with
+/// every tenth batch sent twice (dedup), stored through `ingestFromEdge` in batches; the baseline stores
+/// events one `ingest` (one FULL transaction) each.
+enum OfficeIngestBench {
+    struct Result: Encodable {
+        var events: Int
+        var duplicates: Int
+        var batch: Int
+        var seconds: Double
+        var eventsPerSecond: Double
+        var hazards: Int
+        var baselineEvents: Int
+        var baselineEventsPerSecond: Double
+        var ratio: Double
+    }
+
+    static func run(path: String, events n: Int, batch: Int, baselineEvents: Int) throws -> Result {
+        func fresh(_ p: String) throws -> SQLiteGovernanceStore {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: p + suffix) }
+            let store = try SQLiteGovernanceStore(path: p)
+            try DemoMarket.seed(into: store, stalls: 200, now: 1000)
+            return store
+        }
+        let burst = UplinkBurst(devices: (1...200).map(DemoMarket.deviceID), total: Int64(n))
+        func items(_ range: ClosedRange<Int64>) -> [OfficeWire.EventItem] {
+            range.map { s in
+                var e = burst.event(s, edge: "bench-edge", time: 2000 + Double(s) * 0.001)
+                e.sequence = s
+                return OfficeWire.EventItem(event: e, journaledAt: e.time, late: false)
+            }
+        }
+        let store = try fresh(path)
+        var duplicates = 0
+        var batches: [[OfficeWire.EventItem]] = []
+        var next: Int64 = 1
+        while next <= Int64(n) {
+            let last = min(next + Int64(batch) - 1, Int64(n))
+            batches.append(items(next...last))
+            if batches.count % 10 == 0 { batches.append(batches[batches.count - 1]); duplicates += batch }
+            next = last + 1
+        }
+        let started = Date()
+        var stored = 0
+        for b in batches {
+            let r = try store.ingestFromEdge("bench-edge", items: b, receivedAt: 3000)
+            stored += r.stored
+        }
+        let seconds = Date().timeIntervalSince(started)
+        precondition(stored == n, "benchmark stored \(stored) of \(n)")
+        let hazards = try store.hazards(HazardFilter(limit: 1_000_000)).count
+
+        let basePath = path + ".baseline"
+        let base = try fresh(basePath)
+        let baseItems = items(1...Int64(baselineEvents))
+        let baseStarted = Date()
+        for i in baseItems { _ = try base.ingest(i.event, receivedAt: 3000, late: false) }
+        let baseSeconds = Date().timeIntervalSince(baseStarted)
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: basePath + suffix) }
+        let total = Double(n + duplicates)
+        let rate = total / seconds
+        let baseRate = Double(baselineEvents) / baseSeconds
+        return Result(events: n + duplicates, duplicates: duplicates, batch: batch, seconds: seconds, eventsPerSecond: rate,
+                      hazards: hazards, baselineEvents: baselineEvents, baselineEventsPerSecond: baseRate, ratio: rate / baseRate)
     }
 }
