@@ -50,7 +50,17 @@ extension SQLiteGovernanceStore {
     /// Stores a batch that arrived on `edge`'s events topic, advances the edge's stored-through
     /// mark over every contiguous sequence now present, and counts duplicates — all in one transaction.
     public func ingestFromEdge(_ edge: String, items: [OfficeWire.EventItem], receivedAt: Double) throws -> EdgeBatchResult {
-        try db.transaction {
+        try db.transaction { try applyFromEdge(edge, items: items, receivedAt: receivedAt) }
+    }
+
+    /// Several edges' batches (as they queued up at the office) in one transaction: the same as
+    /// `ingestFromEdge` for each in order, with one commit for all of them.
+    public func ingestFromEdges(_ batches: [(edge: String, items: [OfficeWire.EventItem])], receivedAt: Double) throws -> [EdgeBatchResult] {
+        try db.transaction { try batches.map { try applyFromEdge($0.edge, items: $0.items, receivedAt: receivedAt) } }
+    }
+
+    private func applyFromEdge(_ edge: String, items: [OfficeWire.EventItem], receivedAt: Double) throws -> EdgeBatchResult {
+        do {
             try ensureLink(edge, now: receivedAt)
             let accepted = items.filter { $0.event.edgeID == edge }
             let outcomes = try applyBatch(accepted.map { ($0.event, $0.late) }, receivedAt: receivedAt)

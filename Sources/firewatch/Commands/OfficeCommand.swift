@@ -71,6 +71,8 @@ extension Commands {
         """,
         options: [CommonOptions.db, .value("--stalls", "N", help: "number of stalls, one detector each", default: "4")],
         run: { args in
+            let dir = (args.databasePath as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
             let store = try openStore(args, mustExist: false)
             let n = try args.int("--stalls", range: 1...247) ?? 4
             let now = Date().timeIntervalSince1970
@@ -85,6 +87,7 @@ extension Commands {
         options: [.value("--db", "FILE", help: "scratch database (deleted first)", required: true),
                   .value("--events", "N", help: "events to store", default: "100000"),
                   .value("--batch", "N", help: "events per batch (one MQTT message, one transaction)", default: "200"),
+                  .value("--coalesce", "M", help: "messages per transaction, as the office drains what queued up (it takes ≤ 50)", default: "1"),
                   .value("--baseline-events", "N", help: "events for the one-transaction-per-event baseline", default: "5000"),
                   CommonOptions.json],
         run: { args in
@@ -92,10 +95,11 @@ extension Commands {
             let n = try args.int("--events", range: 1...10_000_000) ?? 100_000
             let batch = try args.int("--batch", range: 1...10_000) ?? 200
             let baselineN = try args.int("--baseline-events", range: 1...10_000_000) ?? 5000
-            let result = try OfficeIngestBench.run(path: path, events: n, batch: batch, baselineEvents: baselineN)
+            let coalesce = try args.int("--coalesce", range: 1...1000) ?? 1
+            let result = try OfficeIngestBench.run(path: path, events: n, batch: batch, coalesce: coalesce, baselineEvents: baselineN)
             if args.has("--json") { print(Output.jsonLine(result)) } else {
-                print(String(format: "batched (%d per transaction): %d events (%d duplicates) in %.2f s = %.0f events/s, %d hazards",
-                             batch, result.events, result.duplicates, result.seconds, result.eventsPerSecond, result.hazards))
+                print(String(format: "batched (%d per message, %d messages per transaction): %d events (%d duplicates) in %.2f s = %.0f events/s, %d hazards",
+                             batch, coalesce, result.events, result.duplicates, result.seconds, result.eventsPerSecond, result.hazards))
                 print(String(format: "baseline (one transaction per event, %d events): %.0f events/s; ratio %.1f×",
                              result.baselineEvents, result.baselineEventsPerSecond, result.ratio))
             }
@@ -104,7 +108,7 @@ extension Commands {
 
     static let uplinkGroup = CommandSpec(
         name: "uplink", abstract: "edge-side uplink tools (outbox status, synthetic bursts for fault tests)",
-        subcommands: [uplinkBurst, uplinkStatus])
+        subcommands: [uplinkBurst, uplinkStatus, uplinkBenchSim])
 
     static let uplinkBurst = CommandSpec(
         name: "burst", abstract: "journal N synthetic alarm events at an edge while its uplink sends them (tests, benchmarks)",
@@ -254,6 +258,7 @@ enum OfficeIngestBench {
         var events: Int
         var duplicates: Int
         var batch: Int
+        var coalesce: Int
         var seconds: Double
         var eventsPerSecond: Double
         var hazards: Int
@@ -262,10 +267,11 @@ enum OfficeIngestBench {
         var ratio: Double
     }
 
-    static func run(path: String, events n: Int, batch: Int, baselineEvents: Int) throws -> Result {
+    static func run(path: String, events n: Int, batch: Int, coalesce: Int, baselineEvents: Int) throws -> Result {
         func fresh(_ p: String) throws -> SQLiteGovernanceStore {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: p + suffix) }
             let store = try SQLiteGovernanceStore(path: p)
+            try OfficeService.tune(store)
             try DemoMarket.seed(into: store, stalls: 200, now: 1000)
             return store
         }
@@ -289,9 +295,12 @@ enum OfficeIngestBench {
         }
         let started = Date()
         var stored = 0
-        for b in batches {
-            let r = try store.ingestFromEdge("bench-edge", items: b, receivedAt: 3000)
-            stored += r.stored
+        var first = 0
+        while first < batches.count {
+            // As the office does: whatever messages queued up (at most `coalesce`) in one transaction.
+            let group = batches[first..<min(first + coalesce, batches.count)].map { (edge: "bench-edge", items: $0) }
+            stored += try store.ingestFromEdges(group, receivedAt: 3000).reduce(0) { $0 + $1.stored }
+            first += group.count
         }
         let seconds = Date().timeIntervalSince(started)
         precondition(stored == n, "benchmark stored \(stored) of \(n)")
@@ -307,7 +316,7 @@ enum OfficeIngestBench {
         let total = Double(n + duplicates)
         let rate = total / seconds
         let baseRate = Double(baselineEvents) / baseSeconds
-        return Result(events: n + duplicates, duplicates: duplicates, batch: batch, seconds: seconds, eventsPerSecond: rate,
+        return Result(events: n + duplicates, duplicates: duplicates, batch: batch, coalesce: coalesce, seconds: seconds, eventsPerSecond: rate,
                       hazards: hazards, baselineEvents: baselineEvents, baselineEventsPerSecond: baseRate, ratio: rate / baseRate)
     }
 }
