@@ -41,6 +41,7 @@ public struct EdgeAssembly {
     public init(config: EdgeConfig, observer: any EdgeObserver,
                 makeUplink: (@Sendable (EdgeConfig, EventJournal) throws -> any EventDelivery)? = nil) throws {
         self.config = config
+        try config.validate(source: JSON5Source(file: "config", text: ""))
         let devicesDir = Self.defaultFolder("Devices", configured: config.devicesDir)
         let rulesDir = Self.defaultFolder("Rules", configured: config.rulesDir)
         profiles = try ProfileLibrary.load(directory: devicesDir)

@@ -166,6 +166,10 @@ public struct EdgeConfig: Sendable, Decodable {
                 if !value.isFinite || value < 0 { err("\(field).setpoints.\(channel)", "set value \(value) must be a positive number") }
             }
         }
+        for (i, p) in (premises ?? []).enumerated() where p.marketID != nil && p.marketID != market?.id {
+            err("premises[\(i)].marketID", "premises \(p.platformID) names market '\(p.marketID!)' but the config's market is "
+                + (market.map { "'\($0.id)'" } ?? "not set"), hint: "set market: { id: \"\(p.marketID!)\", name: … }")
+        }
         if governance == nil && office == nil {
             err("governance", "neither governance (a local database) nor office (the fire office's broker) is set",
                 hint: "events need somewhere to go")
