@@ -19,7 +19,7 @@ public enum RuleReplay {
         let ordered = readings.enumerated().sorted { a, b in
             a.element.time != b.element.time ? a.element.time < b.element.time : a.offset < b.offset
         }.map(\.element)
-        let horizon = rules.longestHorizon
+        let horizon = rules.longestHorizon(devices: devices)
         var events: [EngineEvent] = []
         var clock: Double?
 
