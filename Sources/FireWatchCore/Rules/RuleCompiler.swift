@@ -1,7 +1,6 @@
 /// Checks a parsed rule (names, types, units) and compiles its conditions to `RuleInstruction`s.
 struct RuleCompiler {
     let file: String
-    let decl: RuleDecl
     let patterns: [ChannelPattern]
 
     enum ValueType: Equatable, CustomStringConvertible {
@@ -43,9 +42,8 @@ struct RuleCompiler {
     private(set) var longestDuration: Double = 0
     private(set) var firstSetpointConstant: Int?
 
-    init(file: String, decl: RuleDecl, patterns: [ChannelPattern]) {
+    init(file: String, patterns: [ChannelPattern]) {
         self.file = file
-        self.decl = decl
         self.patterns = patterns
     }
 

@@ -162,7 +162,7 @@ public struct RuleSet: Sendable {
         guard let when = d.when else {
             throw fail("rule '\(d.name)' has no `when` condition", d.position, hint: "add e.g. `when value >= 300mA for 10s`")
         }
-        var compiler = RuleCompiler(file: file, decl: d, patterns: patterns)
+        var compiler = RuleCompiler(file: file, patterns: patterns)
         let raise = try compiler.condition(when, what: "`when`")
         compiler.noteSetpoint()
         var clearExpr = d.clearWhen
@@ -193,7 +193,7 @@ public struct RuleSet: Sendable {
         return Rule(name: d.name, file: file, position: d.position, patterns: patterns, signal: signal, severity: severity,
                     category: d.category ?? (signal == .fault ? "equipment" : "electrical"), kind: d.kind?.0 ?? d.name,
                     titleTemplate: titleText, onDelay: d.onDelay, offDelay: d.offDelay, latch: d.latch,
-                    program: program, title: template, constantRaise: raise.constant)
+                    program: program, title: template, constantRaise: raise.constant, whenExpr: when)
     }
 }
 
