@@ -24,7 +24,7 @@ enum Commands {
 
     static let rulesGroup = CommandSpec(
         name: "rules", abstract: "check and replay alarm rules",
-        subcommands: [])
+        subcommands: rulesCommands)
 
     static let profilesGroup = CommandSpec(
         name: "profiles", abstract: "device profiles in Devices/",
