@@ -42,6 +42,7 @@ let package = Package(
                           swiftSettings: strictness),
 
         .testTarget(name: "FireWatchCoreTests", dependencies: ["FireWatchCore"], swiftSettings: strictness),
+        .testTarget(name: "FireWatchStoreTests", dependencies: ["FireWatchCore", "FireWatchStore"], swiftSettings: strictness),
         .testTarget(name: "FireWatchIntegrationTests",
                     dependencies: ["FireWatchCore", "FireWatchStore", "FireWatchModbus", "FireWatchMQTT",
                                    "FireWatchEdge", "FireWatchOffice"],

@@ -1,0 +1,354 @@
+import Foundation
+
+/// How one kind of MQTT detector publishes: which topics it uses, where its device id is, and how
+/// its JSON payload maps onto canonical channels (../shared/domain.md §2 and §5).
+///
+/// Loaded from `Devices/*.json5` files with `transport: "mqtt"` (see `MQTTProfile.load(directory:)`),
+/// then `decode` is a pure function of (topic, payload, now): no clock, no I/O.
+public struct MQTTProfile: Sendable {
+    /// Limits on what a payload may be before it is rejected.
+    public struct Limits: Sendable, Equatable {
+        public var maxPayloadBytes: Int
+        /// A payload time further ahead of `now` than this is rejected (device clock wrong).
+        public var maxFutureSeconds: Double
+        /// A payload time further behind `now` than this is rejected (stale replay, clock reset).
+        public var maxPastSeconds: Double
+
+        public init(maxPayloadBytes: Int = 16_384, maxFutureSeconds: Double = 600, maxPastSeconds: Double = 7 * 86_400) {
+            self.maxPayloadBytes = maxPayloadBytes
+            self.maxFutureSeconds = maxFutureSeconds
+            self.maxPastSeconds = maxPastSeconds
+        }
+    }
+
+    /// A dotted path into the payload (`params.electric_read`, `data.0.value`), split once at load.
+    public struct FieldPath: Sendable, Equatable, CustomStringConvertible {
+        public let text: String
+        let parts: [String]
+        public init(_ text: String) {
+            self.text = text
+            parts = text.split(separator: ".").map(String.init)
+        }
+        public var description: String { text }
+
+        func lookup(in root: JSONValue) -> JSONValue? {
+            var node = root
+            for part in parts {
+                switch node {
+                case .object(let o):
+                    guard let next = o[part] else { return nil }
+                    node = next
+                case .array(let a):
+                    guard let i = Int(part), a.indices.contains(i) else { return nil }
+                    node = a[i]
+                default: return nil
+                }
+            }
+            return node
+        }
+    }
+
+    public enum TimeFormat: String, Sendable, Equatable, CaseIterable {
+        /// Numbers: milliseconds when above 10^11 (after 1973-03), otherwise seconds; strings: local time.
+        case auto
+        case epochSeconds = "epoch_s"
+        case epochMilliseconds = "epoch_ms"
+        /// `yyyy-MM-dd HH:mm:ss` (or with `T`) in the profile's time zone.
+        case local
+    }
+
+    struct TimeSpec: Sendable {
+        var field: FieldPath
+        var format: TimeFormat
+        var timeZone: TimeZone
+    }
+
+    /// A numeric field onto a measured channel: value × scale + offset, in the channel's unit.
+    struct ValueMap: Sendable {
+        var field: FieldPath
+        var channel: Channel
+        var scale: Double
+        var offset: Double
+    }
+
+    /// A field whose code (or bits) is what the detector says about a channel.
+    struct StateMap: Sendable {
+        enum Coding: Sendable {
+            case codes([String: [(Channel, DetectorState)]])
+            /// Bit n set → `set` on that channel, clear → normal.
+            case bits([(bit: Int, channel: Channel)], set: DetectorState)
+        }
+        var field: FieldPath
+        var coding: Coding
+    }
+
+    enum EventOutput: Sendable {
+        case state(Channel, DetectorState)
+        case constant(Channel, Double)
+        case field(Channel, FieldPath, scale: Double)
+    }
+
+    struct EventMap: Sendable {
+        var field: FieldPath
+        var codes: [String: [EventOutput]]
+    }
+
+    public let id: String
+    public let summary: String
+    public let file: String
+    public let topic: MQTTTopicPattern
+    /// Where the device id is when the topic does not carry it.
+    public let deviceField: FieldPath?
+    public var limits: Limits
+    /// True for a profile whose field mapping comes from each device's registration (`specialised`).
+    public let isParameterised: Bool
+    var time: TimeSpec?
+    var requirements: [(FieldPath, JSONValue)]
+    var values: [ValueMap]
+    var states: [StateMap]
+    var event: EventMap?
+
+    init(id: String, summary: String, file: String, topic: MQTTTopicPattern, deviceField: FieldPath?, limits: Limits,
+         isParameterised: Bool, time: TimeSpec?, requirements: [(FieldPath, JSONValue)], values: [ValueMap],
+         states: [StateMap], event: EventMap?) {
+        self.id = id
+        self.summary = summary
+        self.file = file
+        self.topic = topic
+        self.deviceField = deviceField
+        self.limits = limits
+        self.isParameterised = isParameterised
+        self.time = time
+        self.requirements = requirements
+        self.values = values
+        self.states = states
+        self.event = event
+    }
+
+    /// Every channel this profile can produce (for documentation and `device probe`).
+    public var channels: [Channel] {
+        var out = values.map(\.channel)
+        for s in states {
+            switch s.coding {
+            case .codes(let c): out += c.values.flatMap { $0.map(\.0) }
+            case .bits(let b, _): out += b.map(\.channel)
+            }
+        }
+        for outputs in event?.codes.values.map({ $0 }) ?? [] {
+            for o in outputs {
+                switch o {
+                case .state(let c, _), .constant(let c, _), .field(let c, _, _): out.append(c)
+                }
+            }
+        }
+        return Array(Set(out + [Channel(unchecked: "device.online")])).sorted()
+    }
+
+    // MARK: decoding
+
+    /// Parses and decodes one message. `now` is the wall time of receipt (seconds since 1970).
+    public func decode(topic: String, payload: [UInt8], now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
+        guard payload.count <= limits.maxPayloadBytes else {
+            return .failure(.tooLarge(bytes: payload.count, limit: limits.maxPayloadBytes))
+        }
+        switch MQTTPayloadParser.parse(payload) {
+        case .failure(let e): return .failure(.notJSON(e.description))
+        case .success(let json): return decode(topic: topic, json: json, now: now)
+        }
+    }
+
+    /// The device id the message names: the topic's `{device}` level or the payload's device field.
+    public func deviceID(topic: String, json: JSONValue?) -> Result<String, MQTTPayloadRejection> {
+        guard let captured = self.topic.match(topic) else {
+            return .failure(.topicMismatch(topic: topic, pattern: self.topic.text))
+        }
+        if self.topic.capturesDevice { return .success(String(captured)) }
+        guard let field = deviceField else { return .failure(.missingDevice(field: "{device} in topic")) }
+        guard let json, case .object = json else { return .failure(.notAnObject) }
+        switch field.lookup(in: json) {
+        case .string(let s)? where !s.isEmpty: return .success(s)
+        case .number(let n)? where n.rounded() == n: return .success(String(Int64(n)))
+        case nil, .null?, .string?: return .failure(.missingDevice(field: field.text))
+        case let v?: return .failure(.wrongType(field: field.text, expected: "a string", found: v.typeName))
+        }
+    }
+
+    /// Decodes an already parsed payload (the ingest parses once to find the device, then decodes).
+    public func decode(topic: String, json: JSONValue, now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
+        guard case .object = json else { return .failure(.notAnObject) }
+        let device: String
+        switch deviceID(topic: topic, json: json) {
+        case .failure(let r): return .failure(r)
+        case .success(let d): device = d
+        }
+        for (path, expected) in requirements {
+            let found = path.lookup(in: json)
+            guard found == expected else {
+                return .failure(.unexpectedMessage(field: path.text, expected: expected.codeText,
+                                                   found: found.map(\.codeText) ?? "missing"))
+            }
+        }
+        let time: Double
+        switch readingTime(json, now: now) {
+        case .failure(let r): return .failure(r)
+        case .success(let t): time = t
+        }
+
+        var out: [Reading] = []
+        out.reserveCapacity(values.count + 2)
+        var mapped = 0
+        for v in values {
+            switch v.field.lookup(in: json) {
+            case nil, .null?: continue
+            case .number(let n)?:
+                out.append(Reading(device: device, channel: v.channel, value: .number(n * v.scale + v.offset), time: time))
+                mapped += 1
+            case let other?:
+                return .failure(.wrongType(field: v.field.text, expected: "a number", found: other.typeName))
+            }
+        }
+        for s in states {
+            guard let raw = s.field.lookup(in: json), raw != .null else { continue }
+            switch s.coding {
+            case .codes(let codes):
+                switch raw {
+                case .number, .string: break
+                default: return .failure(.wrongType(field: s.field.text, expected: "a state code", found: raw.typeName))
+                }
+                guard let outputs = codes[raw.codeText] else { return .failure(.unknownCode(field: s.field.text, code: raw.codeText)) }
+                for (c, st) in outputs { out.append(Reading(device: device, channel: c, value: .state(st), time: time)) }
+                mapped += 1
+            case .bits(let bits, let set):
+                guard case .number(let n) = raw, n >= 0, n.rounded() == n, n < 4_294_967_296 else {
+                    return .failure(.wrongType(field: s.field.text, expected: "a non-negative integer bit mask", found: raw.codeText))
+                }
+                let mask = UInt64(n)
+                for b in bits {
+                    let on = mask & (1 << UInt64(b.bit)) != 0
+                    out.append(Reading(device: device, channel: b.channel, value: .state(on ? set : .normal), time: time))
+                }
+                mapped += 1
+            }
+        }
+        var onlineSet = false
+        if let event, let raw = event.field.lookup(in: json), raw != .null {
+            switch raw {
+            case .number, .string:
+                if case .failure(let r) = emitEvent(event, raw, json, device, time, &out, &onlineSet) { return .failure(r) }
+                mapped += 1
+            default:
+                return .failure(.wrongType(field: event.field.text, expected: "an event code", found: raw.typeName))
+            }
+        }
+        if mapped == 0 && out.isEmpty && !onlineSet {
+            var expected = values.map(\.field.text) + states.map(\.field.text)
+            if let event { expected.append(event.field.text) }
+            return .failure(.noMappedField(expected: expected))
+        }
+        return .success(finish(device, time, out, onlineSet))
+    }
+
+    private func finish(_ device: String, _ time: Double, _ readings: [Reading], _ onlineSet: Bool) -> MQTTDecoded {
+        var readings = readings
+        // Liveness (docs/architecture.md): every good message says the device is online, unless the
+        // message itself reported it offline.
+        if !onlineSet { readings.append(Reading(device: device, channel: Channel(unchecked: "device.online"), value: .number(1), time: time)) }
+        return MQTTDecoded(deviceID: device, time: time, readings: readings)
+    }
+
+    private func emitEvent(_ event: EventMap, _ raw: JSONValue, _ json: JSONValue, _ device: String, _ time: Double,
+                           _ out: inout [Reading], _ onlineSet: inout Bool) -> Result<Void, MQTTPayloadRejection> {
+        guard let outputs = event.codes[raw.codeText] else {
+            return .failure(.unknownCode(field: event.field.text, code: raw.codeText))
+        }
+        for o in outputs {
+            switch o {
+            case .state(let c, let s):
+                out.append(Reading(device: device, channel: c, value: .state(s), time: time))
+            case .constant(let c, let v):
+                if c.name == "device.online" { onlineSet = true }
+                out.append(Reading(device: device, channel: c, value: .number(v), time: time))
+            case .field(let c, let path, let scale):
+                switch path.lookup(in: json) {
+                case nil, .null?: continue
+                case .number(let n)?: out.append(Reading(device: device, channel: c, value: .number(n * scale), time: time))
+                case let other?: return .failure(.wrongType(field: path.text, expected: "a number", found: other.typeName))
+                }
+            }
+        }
+        return .success(())
+    }
+
+    private func readingTime(_ json: JSONValue, now: Double) -> Result<Double, MQTTPayloadRejection> {
+        guard let spec = time, let raw = spec.field.lookup(in: json), raw != .null else { return .success(now) }
+        let t: Double
+        switch (raw, spec.format) {
+        case (.number(let n), .auto): t = n > 1e11 ? n / 1000 : n
+        case (.number(let n), .epochSeconds): t = n
+        case (.number(let n), .epochMilliseconds): t = n / 1000
+        case (.string(let s), .auto), (.string(let s), .local):
+            guard let parsed = MQTTProfile.parseLocalTime(s, in: spec.timeZone) else {
+                return .failure(.timestampUnreadable(field: spec.field.text, value: "'\(s.prefix(40))'"))
+            }
+            t = parsed
+        default:
+            return .failure(.wrongType(field: spec.field.text, expected: spec.format == .local ? "a string" : "a number", found: raw.typeName))
+        }
+        if t - now > limits.maxFutureSeconds {
+            return .failure(.timestampInFuture(field: spec.field.text, seconds: t - now, limit: limits.maxFutureSeconds))
+        }
+        if now - t > limits.maxPastSeconds {
+            return .failure(.timestampTooOld(field: spec.field.text, seconds: now - t, limit: limits.maxPastSeconds))
+        }
+        return .success(t)
+    }
+
+    /// `yyyy-MM-dd HH:mm:ss` (or `T` between) in `zone`, to seconds since 1970; nil when malformed.
+    public static func parseLocalTime(_ s: String, in zone: TimeZone) -> Double? {
+        var u = s.utf8[...]
+        func take(_ n: Int) -> Int? {
+            guard u.count >= n else { return nil }
+            var v = 0
+            for c in u.prefix(n) {
+                guard c >= 48 && c <= 57 else { return nil }
+                v = v * 10 + Int(c - 48)
+            }
+            u = u.dropFirst(n)
+            return v
+        }
+        func sep(_ allowed: [UInt8]) -> Bool {
+            guard let c = u.first, allowed.contains(c) else { return false }
+            u = u.dropFirst()
+            return true
+        }
+        guard let y = take(4), sep([45]), let mo = take(2), sep([45]), let d = take(2), sep([32, 84]),
+              let h = take(2), sep([58]), let mi = take(2), sep([58]), let se = take(2), u.isEmpty,
+              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61 else { return nil }
+        // Days from civil (H. Hinnant), proleptic Gregorian.
+        let yy = mo <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let mp = (mo + 9) % 12
+        let doy = (153 * mp + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        let naive = Double(days * 86_400 + h * 3600 + mi * 60 + se)
+        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: naive))
+        let t = naive - Double(offset)
+        let offset2 = zone.secondsFromGMT(for: Date(timeIntervalSince1970: t))
+        return offset2 == offset ? t : naive - Double(offset2)
+    }
+}
+
+/// What one MQTT message said: which device (its MQTT id), when, and the readings in canonical channels.
+public struct MQTTDecoded: Sendable, Equatable {
+    public var deviceID: String
+    public var time: Double
+    public var readings: [Reading]
+
+    public init(deviceID: String, time: Double, readings: [Reading]) {
+        self.deviceID = deviceID
+        self.time = time
+        self.readings = readings
+    }
+}

@@ -1,0 +1,131 @@
+import FireWatchCore
+import Foundation
+
+/// The edge daemon's configuration file (JSON5), documented in docs/edge-config.md.
+public struct EdgeConfig: Sendable, Decodable {
+    public struct DeviceEntry: Sendable, Decodable {
+        public var id: String
+        public var profile: String
+        public var premises: String
+        /// `tcp://HOST:PORT#UNIT`, `rtu://BUS#UNIT` or `mqtt://DEVICE-ID`.
+        public var transport: String
+        public var location: String?
+        public var setpoints: [String: Double]?
+        public var cable: Device.CableClass?
+        /// Poll period in seconds (Modbus); default the edge's `pollPeriod`.
+        public var pollPeriod: Double?
+        /// Profile parameters for generic profiles (docs/profiles.md).
+        public var params: [String: String]?
+        public var status: Device.Status?
+    }
+
+    public struct SerialBus: Sendable, Decodable {
+        public var name: String
+        public var path: String
+        public var baud: Int
+        public var parity: String?
+        public var dataBits: Int?
+        public var stopBits: Int?
+        public var rts: String?
+    }
+
+    public struct Broker: Sendable, Decodable {
+        /// `mqtt://HOST:PORT` or `mqtts://HOST:PORT`.
+        public var url: String
+        public var clientID: String?
+        public var username: String?
+        public var password: String?
+        public var caFile: String?
+        public var certFile: String?
+        public var keyFile: String?
+        public var insecure: Bool?
+    }
+
+    /// This edge box's id: the first part of every event's identity.
+    public var edge: String
+    public var market: Market?
+    /// Data directory: edge.db (journal, outbox, engine state), readings.db, status.json.
+    public var data: String?
+    /// A governance database written directly (demo, standalone edge without an office).
+    public var governance: String?
+    public var devicesDir: String?
+    public var rulesDir: String?
+    public var pollPeriod: Double?
+    /// Premises to make sure exist in the local registry (demo and tests; production imports them).
+    public var premises: [Premises]?
+    public var devices: [DeviceEntry]
+    public var buses: [SerialBus]?
+    /// Broker the edge's MQTT detectors report to.
+    public var mqtt: Broker?
+    /// The fire office's broker for the uplink.
+    public var office: Broker?
+
+    /// Loads and validates a config file; relative paths are resolved against the file's folder.
+    public static func load(file: String) throws(ConfigErrors) -> EdgeConfig {
+        let source: JSON5Source
+        do { source = try JSON5Source(file: file) } catch { throw ConfigErrors([error]) }
+        var config: EdgeConfig
+        do { config = try source.decode(EdgeConfig.self) } catch { throw ConfigErrors([error]) }
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+        func resolve(_ p: String?) -> String? {
+            guard let p else { return nil }
+            return p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path
+        }
+        config.data = resolve(config.data)
+        config.governance = resolve(config.governance)
+        config.devicesDir = resolve(config.devicesDir)
+        config.rulesDir = resolve(config.rulesDir)
+        try config.validate(source: source)
+        return config
+    }
+
+    func validate(source: JSON5Source) throws(ConfigErrors) {
+        var errors: [ConfigError] = []
+        func err(_ field: String, _ message: String, hint: String? = nil, key: String? = nil) {
+            errors.append(ConfigError(file: source.file, line: key.flatMap { source.line(ofKey: $0) }, field: field,
+                                      message: message, hint: hint))
+        }
+        if edge.isEmpty || edge.contains("/") || edge.contains("+") || edge.contains("#") {
+            err("edge", "edge id '\(edge)' is empty or contains / + #", hint: "use letters, digits, - and _", key: "edge")
+        }
+        if let p = pollPeriod, !(0.1...3600).contains(p) {
+            err("pollPeriod", "poll period \(p) s is outside 0.1...3600", hint: "5 s keeps alarms inside the 30 s budget", key: "pollPeriod")
+        }
+        var seen: Set<String> = []
+        var transports: Set<String> = []
+        let busNames = Set((buses ?? []).map(\.name))
+        for (i, d) in devices.enumerated() {
+            let field = "devices[\(i)]"
+            if !seen.insert(d.id).inserted { err("\(field).id", "device id '\(d.id)' is used twice") }
+            guard let t = Transport(text: d.transport) else {
+                err("\(field).transport", "'\(d.transport)' is not a transport",
+                    hint: "tcp://HOST:PORT#UNIT, rtu://BUS#UNIT or mqtt://DEVICE-ID", key: "transport")
+                continue
+            }
+            if !transports.insert(t.description).inserted {
+                err("\(field).transport", "\(t) is used by two devices", hint: "each unit id once per bus")
+            }
+            switch t {
+            case .modbusTCP(_, let port, let unit):
+                if !(1...247).contains(unit) && unit != 255 { err("\(field).transport", "unit id \(unit) is outside 1...247") }
+                if !(1...65535).contains(port) { err("\(field).transport", "port \(port) is outside 1...65535") }
+            case .modbusRTU(_, let unit):
+                if !(1...247).contains(unit) { err("\(field).transport", "unit id \(unit) is outside 1...247") }
+            case .mqtt: break
+            }
+            if case .modbusRTU(let bus, _) = t, !busNames.contains(bus) {
+                err("\(field).transport", "bus '\(bus)' is not defined under buses",
+                    hint: busNames.isEmpty ? "add a buses: [{name, path, baud}] entry" : "defined: \(busNames.sorted().joined(separator: ", "))")
+            }
+            for (channel, value) in d.setpoints ?? [:] {
+                if !Channel.isValid(channel) { err("\(field).setpoints", "'\(channel)' is not a canonical channel") }
+                if !value.isFinite || value < 0 { err("\(field).setpoints.\(channel)", "set value \(value) must be a positive number") }
+            }
+        }
+        if governance == nil && office == nil {
+            err("governance", "neither governance (a local database) nor office (the fire office's broker) is set",
+                hint: "events need somewhere to go")
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+    }
+}

@@ -1,0 +1,65 @@
+import FireWatchCore
+import Foundation
+
+/// The one bounded queue between ingestion adapters (many producer threads) and the rule-engine
+/// consumer. When full, the newest batch is refused and counted: nothing is dropped silently.
+public final class ReadingQueue: ReadingSink, @unchecked Sendable {
+    // @unchecked: every stored property is read and written only while holding `condition`.
+    private let condition = NSCondition()
+    private var items: [Reading] = []
+    private var head = 0
+    public let capacity: Int
+    private var overflowed = 0
+    private var accepted = 0
+    private var closed = false
+
+    public init(capacity: Int = 100_000) {
+        self.capacity = capacity
+        items.reserveCapacity(min(capacity, 16_384))
+    }
+
+    public func accept(_ readings: [Reading]) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return }
+        if items.count - head + readings.count > capacity {
+            overflowed += readings.count
+            return
+        }
+        items.append(contentsOf: readings)
+        accepted += readings.count
+        condition.signal()
+    }
+
+    /// Takes everything queued, waiting at most `timeout` seconds for the first reading.
+    public func drain(timeout: Double, into out: inout [Reading]) {
+        condition.lock()
+        defer { condition.unlock() }
+        if items.count == head, !closed {
+            _ = condition.wait(until: Date(timeIntervalSinceNow: timeout))
+        }
+        guard items.count > head else { return }
+        out.append(contentsOf: items[head...])
+        items.removeAll(keepingCapacity: true)
+        head = 0
+    }
+
+    public func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    public struct Counters: Sendable, Equatable {
+        public var accepted: Int
+        public var overflowed: Int
+        public var depth: Int
+    }
+
+    public var counters: Counters {
+        condition.lock()
+        defer { condition.unlock() }
+        return Counters(accepted: accepted, overflowed: overflowed, depth: items.count - head)
+    }
+}

@@ -1,0 +1,340 @@
+import FireWatchCore
+import Foundation
+import Synchronization
+
+/// A per-device token bucket: `burst` messages at once, refilled at `messagesPerSecond`.
+public struct MQTTRateLimit: Sendable, Equatable {
+    public var messagesPerSecond: Double
+    public var burst: Double
+
+    /// Generous for detectors that report every 1–15 min with alarms at once (domain.md §5),
+    /// tight enough that one broken device cannot flood the rule engine.
+    public init(messagesPerSecond: Double = 2, burst: Double = 20) {
+        self.messagesPerSecond = messagesPerSecond
+        self.burst = burst
+    }
+
+    public static let unlimited = MQTTRateLimit(messagesPerSecond: .infinity, burst: .infinity)
+}
+
+/// Counters of the MQTT ingest, for `firewatch status`.
+public struct MQTTIngestSnapshot: Sendable, Equatable {
+    public struct DeviceCounters: Sendable, Equatable {
+        public var accepted = 0
+        public var rejected = 0
+        public var rateLimited = 0
+        public var lastRejection: String?
+        public var lastMessageAt: Double?
+    }
+
+    /// Per registered device id.
+    public var devices: [String: DeviceCounters] = [:]
+    /// Messages from device ids (or, as `topic <t>`, topics) that match no registered device.
+    public var quarantined: [String: Int] = [:]
+    /// Quarantined messages beyond the first `MQTTIngest.quarantineKeys` distinct ids.
+    public var quarantineOverflow = 0
+    /// Bad messages that name no device (e.g. not JSON where the device id is in the payload), per topic.
+    public var unattributed: [String: Int] = [:]
+    public var messages = 0
+
+    public var accepted: Int { devices.values.reduce(0) { $0 + $1.accepted } }
+    public var rejected: Int { devices.values.reduce(0) { $0 + $1.rejected } + unattributed.values.reduce(0, +) }
+    public var rateLimited: Int { devices.values.reduce(0) { $0 + $1.rateLimited } }
+    public var quarantinedMessages: Int { quarantined.values.reduce(0, +) + quarantineOverflow }
+
+    /// Lines for `firewatch status`.
+    public var lines: [String] {
+        var out = ["mqtt: \(messages) messages, \(accepted) accepted, \(rejected) rejected, \(rateLimited) rate-limited, "
+                   + "\(quarantinedMessages) quarantined"]
+        for (id, c) in devices.sorted(by: { $0.key < $1.key }) where c.rejected > 0 || c.rateLimited > 0 {
+            out.append("  device \(id): \(c.rejected) rejected, \(c.rateLimited) rate-limited; last: \(c.lastRejection ?? "-")")
+        }
+        for (id, n) in quarantined.sorted(by: { $0.key < $1.key }) {
+            out.append("  quarantined \(id): \(n) messages (not registered)")
+        }
+        if quarantineOverflow > 0 { out.append("  quarantined (more ids): \(quarantineOverflow) messages") }
+        for (topic, n) in unattributed.sorted(by: { $0.key < $1.key }) {
+            out.append("  unattributed topic \(topic): \(n) bad messages")
+        }
+        return out
+    }
+}
+
+/// MQTT device ingestion: binds each message to a registered device through the profiles' topic
+/// patterns, decodes it, and hands the readings to the sink.
+///
+/// Runs on the MQTT client's network thread: decoding is a pure, bounded computation and the sink
+/// never blocks for long (ReadingSink), so nothing here blocks the callback. Bad input never crashes
+/// and is never silent: one log line naming device, topic and what was wrong, counted per device and
+/// reported to the monitor. Unregistered device ids are quarantined (counted, logged once per id) and
+/// never become readings. A token bucket per device drops (and counts) floods before decoding.
+public final class MQTTIngest: Sendable {
+    public typealias Log = @Sendable (String) -> Void
+
+    /// At most this many distinct quarantined ids (or topics) are listed; the rest are summed.
+    public static let quarantineKeys = 1000
+    /// Rejections logged per device before logging only every 100th.
+    static let loggedRejectionsPerDevice = 50
+
+    private struct Binding: Sendable {
+        var device: Device
+        var profile: Result<MQTTProfile, MQTTBindingError>
+    }
+
+    private struct Bucket {
+        var tokens: Double
+        var last: Double
+    }
+
+    private struct State {
+        var bindings: [String: Binding] = [:]
+        var buckets: [String: Bucket] = [:]
+        var counters = MQTTIngestSnapshot()
+        var troubled: Set<String> = []
+    }
+
+    public let profiles: [MQTTProfile]
+    private let sink: any ReadingSink
+    private let monitor: (any IngestMonitor)?
+    private let rateLimit: MQTTRateLimit
+    private let log: Log
+    private let wallClock: @Sendable () -> Double
+    private let monotonicClock: @Sendable () -> Double
+    private let state = Mutex(State())
+
+    /// - Parameters:
+    ///   - profiles: the MQTT profiles (from `MQTTProfile.load(directory:)`).
+    ///   - devices: registered devices keyed by their MQTT device id (`Transport.mqtt(deviceID:)`).
+    ///   - profileParameters: per registered device id, field mappings for parameterised profiles
+    ///     (see `MQTTProfile.specialised(parameters:)`).
+    public init(profiles: [MQTTProfile], devices: [String: Device], profileParameters: [String: [String: String]] = [:],
+                sink: any ReadingSink, monitor: (any IngestMonitor)? = nil, rateLimit: MQTTRateLimit = MQTTRateLimit(),
+                log: @escaping Log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) },
+                wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                monotonicClock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
+        self.profiles = profiles
+        self.sink = sink
+        self.monitor = monitor
+        self.rateLimit = rateLimit
+        self.log = log
+        self.wallClock = wallClock
+        self.monotonicClock = monotonicClock
+        updateDevices(devices, profileParameters: profileParameters)
+    }
+
+    /// The distinct subscription filters of all profiles.
+    public var topicFilters: [String] { Array(Set(profiles.map(\.topic.filter))).sorted() }
+
+    /// Installs the message handler and subscribes every profile's filter at QoS 1. Call before `client.start()`.
+    public func attach(to client: MQTTClient) {
+        client.onMessage = { [self] message in self.handle(message) }
+        for filter in topicFilters { client.subscribe(filter, qos: 1) }
+    }
+
+    /// Replaces the registered devices (at runtime, from any thread).
+    public func updateDevices(_ devices: [String: Device], profileParameters: [String: [String: String]] = [:]) {
+        var bindings: [String: Binding] = [:]
+        let byID = Dictionary(profiles.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for (mqttID, device) in devices {
+            let profile: Result<MQTTProfile, MQTTBindingError>
+            if let p = byID[device.profileID] {
+                if let params = profileParameters[device.id] ?? profileParameters[mqttID] {
+                    do {
+                        profile = .success(try p.specialised(parameters: params, source: "registration of \(device.id)"))
+                    } catch {
+                        log("mqtt: device \(device.id): profile parameters rejected: \(error)")
+                        profile = .failure(MQTTBindingError(text: "registration parameters are invalid: \(error)"))
+                    }
+                } else {
+                    profile = .success(p)
+                }
+            } else {
+                profile = .failure(MQTTBindingError(text: "registered with profile '\(device.profileID)', which is not an MQTT profile in Devices/"))
+            }
+            bindings[mqttID] = Binding(device: device, profile: profile)
+        }
+        state.withLock { s in
+            s.bindings = bindings
+            for id in bindings.values.map(\.device.id) where s.counters.devices[id] == nil {
+                s.counters.devices[id] = MQTTIngestSnapshot.DeviceCounters()
+            }
+        }
+    }
+
+    public func snapshot() -> MQTTIngestSnapshot { state.withLock { $0.counters } }
+
+    public func handle(_ message: MQTTMessage) {
+        handle(topic: message.topic, payload: message.payload, now: wallClock(), monotonic: monotonicClock())
+    }
+
+    /// The whole per-message path with explicit times (wall for payload checks, monotonic for the rate limit).
+    public func handle(topic: String, payload: [UInt8], now: Double, monotonic: Double) {
+        var json: JSONValue?
+        var parseFailure: MQTTPayloadRejection?
+        func parsed(limit: Int) -> Result<JSONValue, MQTTPayloadRejection> {
+            if let json { return .success(json) }
+            if let parseFailure { return .failure(parseFailure) }
+            guard payload.count <= limit else { return .failure(.tooLarge(bytes: payload.count, limit: limit)) }
+            switch MQTTPayloadParser.parse(payload) {
+            case .success(let v): json = v; return .success(v)
+            case .failure(let e): parseFailure = .notJSON(e.description); return .failure(.notJSON(e.description))
+            }
+        }
+
+        // 1. Which registered device is this? Try every profile whose pattern matches the topic.
+        var chosen: (Binding, MQTTProfile)?
+        var unknownID: String?
+        var mismatch: (Binding, MQTTProfile)?
+        var unattributed: MQTTPayloadRejection?
+        let bindings = state.withLock { s in
+            s.counters.messages += 1
+            return s.bindings
+        }
+        for profile in profiles {
+            guard profile.topic.match(topic) != nil else { continue }
+            let id: Result<String, MQTTPayloadRejection>
+            if profile.topic.capturesDevice {
+                id = profile.deviceID(topic: topic, json: nil)
+            } else {
+                switch parsed(limit: profile.limits.maxPayloadBytes) {
+                case .failure(let r): id = .failure(r)
+                case .success(let j): id = profile.deviceID(topic: topic, json: j)
+                }
+            }
+            guard case .success(let deviceID) = id else {
+                if case .failure(let r) = id { unattributed = unattributed ?? r }
+                continue
+            }
+            guard let binding = bindings[deviceID] else { unknownID = unknownID ?? deviceID; continue }
+            if binding.device.profileID == profile.id { chosen = (binding, profile); break }
+            mismatch = mismatch ?? (binding, profile)
+        }
+
+        guard let (binding, _) = chosen else {
+            if let (binding, profile) = mismatch {
+                reject(binding.device.id, topic: topic, reason: "topic matches profile '\(profile.id)' but the device is registered with '\(binding.device.profileID)'")
+            } else if let unknownID {
+                quarantine(unknownID, topic: topic)
+            } else if let unattributed {
+                rejectUnattributed(topic: topic, reason: unattributed.description)
+            } else {
+                quarantine("topic \(topic)", topic: topic)
+            }
+            return
+        }
+        let device = binding.device.id
+
+        // 2. Rate limit before any more work.
+        guard admit(device, monotonic: monotonic) else {
+            monitor?.problem(device: device, .rateLimited)
+            return
+        }
+
+        // 3. Decode with the device's (possibly specialised) profile.
+        let profile: MQTTProfile
+        switch binding.profile {
+        case .failure(let e): reject(device, topic: topic, reason: e.text); return
+        case .success(let p): profile = p
+        }
+        let decoded: Result<MQTTDecoded, MQTTPayloadRejection>
+        switch parsed(limit: profile.limits.maxPayloadBytes) {
+        case .failure(let r): decoded = .failure(r)
+        case .success(let j):
+            decoded = payload.count > profile.limits.maxPayloadBytes
+                ? .failure(.tooLarge(bytes: payload.count, limit: profile.limits.maxPayloadBytes))
+                : profile.decode(topic: topic, json: j, now: now)
+        }
+        switch decoded {
+        case .failure(let r):
+            reject(device, topic: topic, reason: r.description)
+        case .success(var d):
+            if d.deviceID != device {
+                for i in d.readings.indices { d.readings[i].device = device }
+            }
+            let recovered = state.withLock { s -> Bool in
+                s.counters.devices[device, default: .init()].accepted += 1
+                s.counters.devices[device]!.lastMessageAt = now
+                return s.troubled.remove(device) != nil
+            }
+            sink.accept(d.readings)
+            if recovered { monitor?.recovered(device: device) }
+        }
+    }
+
+    // MARK: bookkeeping
+
+    private func admit(_ device: String, monotonic: Double) -> Bool {
+        state.withLock { s in
+            guard rateLimit.burst.isFinite else { return true }
+            var b = s.buckets[device] ?? Bucket(tokens: rateLimit.burst, last: monotonic)
+            b.tokens = min(rateLimit.burst, b.tokens + max(0, monotonic - b.last) * rateLimit.messagesPerSecond)
+            b.last = monotonic
+            let ok = b.tokens >= 1
+            if ok { b.tokens -= 1 }
+            s.buckets[device] = b
+            if !ok {
+                s.counters.devices[device, default: .init()].rateLimited += 1
+                s.troubled.insert(device)
+                if s.counters.devices[device]!.rateLimited == 1 {
+                    log("mqtt: device \(device): rate limit of \(rateLimit.messagesPerSecond)/s (burst \(Int(rateLimit.burst))) exceeded; "
+                        + "dropping its messages until it slows down (counted in status)")
+                }
+            }
+            return ok
+        }
+    }
+
+    private func reject(_ device: String, topic: String, reason: String) {
+        let n = state.withLock { s -> Int in
+            var c = s.counters.devices[device, default: .init()]
+            c.rejected += 1
+            c.lastRejection = reason
+            s.counters.devices[device] = c
+            s.troubled.insert(device)
+            return c.rejected
+        }
+        if n <= MQTTIngest.loggedRejectionsPerDevice || n % 100 == 0 {
+            log("mqtt: device \(device): rejected message on \(topic): \(reason)"
+                + (n > MQTTIngest.loggedRejectionsPerDevice ? " (\(n) rejected so far; logging every 100th)" : ""))
+        }
+        monitor?.problem(device: device, .rejectedPayload(reason))
+    }
+
+    private func rejectUnattributed(topic: String, reason: String) {
+        let n = state.withLock { s -> Int in
+            if s.counters.unattributed[topic] == nil, s.counters.unattributed.count >= MQTTIngest.quarantineKeys {
+                s.counters.quarantineOverflow += 1
+                return -1
+            }
+            s.counters.unattributed[topic, default: 0] += 1
+            return s.counters.unattributed[topic]!
+        }
+        if n > 0, n <= MQTTIngest.loggedRejectionsPerDevice || n % 100 == 0 {
+            log("mqtt: rejected message on \(topic) (device unknown): \(reason)")
+        }
+    }
+
+    private func quarantine(_ key: String, topic: String) {
+        let first = state.withLock { s -> Bool in
+            if let n = s.counters.quarantined[key] {
+                s.counters.quarantined[key] = n + 1
+                return false
+            }
+            if s.counters.quarantined.count >= MQTTIngest.quarantineKeys {
+                s.counters.quarantineOverflow += 1
+                return false
+            }
+            s.counters.quarantined[key] = 1
+            return true
+        }
+        if first {
+            log("mqtt: quarantined \(key) (message on \(topic)): no registered device; register it or fix the detector's "
+                + "topic. Further messages are counted in status, not logged")
+        }
+    }
+}
+
+/// Why a registered device cannot be decoded at all (bad registration).
+struct MQTTBindingError: Error, Sendable {
+    var text: String
+}

@@ -1,0 +1,45 @@
+/// The edge box's own database (`edge.db` in its data directory): the event journal that gives every
+/// event its (edge id, sequence) before anything leaves the box, and the rule engine's saved state.
+public enum EdgeSchema {
+    public static let name = "edge"
+
+    public static let migrations: [Migration] = [
+        Migration(version: 1, name: "event journal, engine state", sql: """
+        CREATE TABLE edge_events (
+          sequence    INTEGER PRIMARY KEY,
+          event       TEXT NOT NULL,
+          signal      TEXT NOT NULL,
+          created_at  REAL NOT NULL,
+          delivered   INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX edge_events_pending ON edge_events(delivered, sequence);
+        CREATE TABLE engine_state (
+          id       INTEGER PRIMARY KEY CHECK (id = 1),
+          snapshot TEXT NOT NULL,
+          saved_at REAL NOT NULL
+        );
+        CREATE TABLE edge_meta (
+          key   TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        );
+        """),
+    ]
+}
+
+/// The readings archive (`readings.db`): batched, NORMAL durability, kept apart from alarms.
+public enum ReadingsSchema {
+    public static let name = "readings"
+
+    public static let migrations: [Migration] = [
+        Migration(version: 1, name: "readings", sql: """
+        CREATE TABLE readings (
+          device  TEXT NOT NULL,
+          channel TEXT NOT NULL,
+          time    REAL NOT NULL,
+          value   REAL,
+          state   TEXT
+        );
+        CREATE INDEX readings_device_time ON readings(device, time);
+        """),
+    ]
+}

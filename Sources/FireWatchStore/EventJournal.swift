@@ -1,0 +1,72 @@
+import FireWatchCore
+import Foundation
+
+/// The edge's event journal: assigns each event its per-edge sequence number and commits it with
+/// `synchronous=FULL` before anything publishes it. The journal is the source of truth for delivery.
+public final class EventJournal {
+    public let db: SQLiteConnection
+    public let edgeID: String
+    private let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+    private let decoder = JSONDecoder()
+
+    public init(path: String, edgeID: String, now: Double = Date().timeIntervalSince1970) throws {
+        db = try SQLiteConnection(path: path, durability: .full)
+        self.edgeID = edgeID
+        try Migrator.migrate(db, schema: EdgeSchema.name, migrations: EdgeSchema.migrations, now: now)
+        if let stored = try db.scalar("SELECT value FROM edge_meta WHERE key = 'edge_id'")?.text, stored != edgeID {
+            throw StoreRefusal("data directory belongs to edge '\(stored)', not '\(edgeID)'; use its own --data DIR")
+        }
+        try db.run("INSERT OR IGNORE INTO edge_meta (key, value) VALUES ('edge_id', ?)", [.text(edgeID)])
+    }
+
+    /// Durably appends events in one transaction and returns them with their sequence numbers.
+    public func append(_ events: [AlarmEvent], now: Double) throws -> [AlarmEvent] {
+        guard !events.isEmpty else { return [] }
+        return try db.transaction {
+            var next = (try db.scalar("SELECT IFNULL(MAX(sequence), 0) FROM edge_events")?.integer ?? 0) + 1
+            var out: [AlarmEvent] = []
+            out.reserveCapacity(events.count)
+            for var e in events {
+                e.edgeID = edgeID
+                e.sequence = next
+                next += 1
+                let json = String(decoding: try encoder.encode(e), as: UTF8.self)
+                try db.run("INSERT INTO edge_events (sequence, event, signal, created_at) VALUES (?, ?, ?, ?)",
+                           [.integer(e.sequence), .text(json), .text(e.signal.rawValue), .real(now)])
+                out.append(e)
+            }
+            return out
+        }
+    }
+
+    /// Events not yet confirmed stored by their receiver, oldest first.
+    public func undelivered(limit: Int) throws -> [AlarmEvent] {
+        try db.query("SELECT event FROM edge_events WHERE delivered = 0 ORDER BY sequence LIMIT ?", [.integer(Int64(limit))]) { r in
+            try decoder.decode(AlarmEvent.self, from: Data(r.text(0).utf8))
+        }
+    }
+
+    /// Marks every event up to and including `sequence` as stored by the receiver.
+    public func markDelivered(through sequence: Int64) throws {
+        try db.run("UPDATE edge_events SET delivered = 1 WHERE delivered = 0 AND sequence <= ?", [.integer(sequence)])
+    }
+
+    public var lastSequence: Int64 {
+        get throws { try db.scalar("SELECT IFNULL(MAX(sequence), 0) FROM edge_events")?.integer ?? 0 }
+    }
+
+    public func saveEngineState(_ snapshot: String, now: Double) throws {
+        try db.run("""
+            INSERT INTO engine_state (id, snapshot, saved_at) VALUES (1, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET snapshot = excluded.snapshot, saved_at = excluded.saved_at
+            """, [.text(snapshot), .real(now)])
+    }
+
+    public func loadEngineState() throws -> String? {
+        try db.scalar("SELECT snapshot FROM engine_state WHERE id = 1")?.text
+    }
+}

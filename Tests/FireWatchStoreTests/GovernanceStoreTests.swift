@@ -1,0 +1,120 @@
+import FireWatchCore
+import FireWatchStore
+import Foundation
+import Testing
+
+/// A fresh governance database in a temporary folder, seeded with one market, two premises, two devices.
+func makeStore() throws -> (SQLiteGovernanceStore, String) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gov-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let path = dir.appendingPathComponent("g.db").path
+    let store = try SQLiteGovernanceStore(path: path, now: 1000)
+    try store.upsertMarket(Market(id: "m1", name: "测试市场"), now: 1000)
+    for (i, name) in ["A区01号 陈记五金档", "A区02号 李记灯饰档"].enumerated() {
+        _ = try store.upsertPremises(Premises(platformID: "P\(i + 1)", qrCode: "QR\(i + 1)", name: name, kind: .marketStall,
+                                              marketID: "m1"), now: 1000)
+        try store.saveDevice(Device(id: "D\(i + 1)", profileID: "generic-1r4t", premisesID: "P\(i + 1)", marketID: "m1",
+                                    transport: .modbusTCP(host: "127.0.0.1", port: 1502, unit: i + 1),
+                                    setpoints: ["residual_current.1": 300]),
+                             action: "registered", actor: "test", detail: "", now: 1000)
+    }
+    return (store, path)
+}
+
+func event(_ seq: Int64, device: String = "D1", kind: String = "residual_current_over", _ t: AlarmEvent.Transition = .raise,
+           time: Double = 2000, edge: String = "e1", test: Bool = false, announced: Bool = true) -> AlarmEvent {
+    AlarmEvent(edgeID: edge, sequence: seq, device: device, channel: "residual_current.1", rule: "rc_alarm",
+               signal: .alarm, transition: t, value: 420, time: time,
+               hazard: HazardSpec(category: "electrical", kind: kind, severity: .high, title: "剩余电流超限报警"),
+               announced: announced, isTest: test)
+}
+
+@Suite("governance store")
+struct GovernanceStoreTests {
+    @Test("migrations are idempotent: reopening applies nothing twice and keeps the data")
+    func reopen() throws {
+        let (store, path) = try makeStore()
+        _ = try store.ingest(event(1), receivedAt: 2001, late: false)
+        let again = try SQLiteGovernanceStore(path: path, now: 3000)
+        #expect(try again.hazards(HazardFilter()).count == 1)
+        #expect(try again.db.scalar("SELECT COUNT(*) FROM schema_migrations WHERE schema = 'governance'")?.integer
+                == Int64(GovernanceSchema.migrations.count))
+        #expect(try again.db.integrityCheck() == "ok")
+    }
+
+    @Test("a repeated (edge, sequence) is stored once")
+    func dedupe() throws {
+        let (store, _) = try makeStore()
+        #expect(try store.ingest(event(1), receivedAt: 2001, late: false) == .stored(hazard: 1, opened: true))
+        #expect(try store.ingest(event(1), receivedAt: 2002, late: false) == .duplicate)
+        #expect(try store.db.scalar("SELECT COUNT(*) FROM alarm_events")?.integer == 1)
+        // The same sequence from another edge is another event.
+        #expect(try store.ingest(event(1, edge: "e2"), receivedAt: 2003, late: false) == .stored(hazard: 1, opened: false))
+    }
+
+    @Test("one open hazard per premises + device + kind; repeats attach; a clear updates but does not close")
+    func oneOpenHazard() throws {
+        let (store, _) = try makeStore()
+        _ = try store.ingest(event(1), receivedAt: 2001, late: false)
+        _ = try store.ingest(event(2, .clear, time: 2100), receivedAt: 2101, late: false)
+        _ = try store.ingest(event(3, time: 2200), receivedAt: 2201, late: false)
+        _ = try store.ingest(event(4, kind: "cable_over_temperature", time: 2300), receivedAt: 2301, late: false)
+        _ = try store.ingest(event(5, device: "D2", time: 2400), receivedAt: 2401, late: false)
+        let hazards = try store.hazards(HazardFilter())
+        #expect(hazards.count == 3)
+        let first = try #require(hazards.first)
+        #expect(first.eventCount == 3)
+        #expect(first.status == .open)
+        #expect(first.conditionActive)
+        #expect(first.premisesName == "A区01号 陈记五金档")
+        let detail = try #require(try store.hazardDetail(id: first.id))
+        #expect(detail.steps.map(\.action) == ["opened", "cleared", "repeat"])
+        #expect(detail.events.map(\.sequence) == [1, 2, 3])
+    }
+
+    @Test("test alarms and unannounced events are stored but never become hazards")
+    func testAlarms() throws {
+        let (store, _) = try makeStore()
+        #expect(try store.ingest(event(1, test: true), receivedAt: 2001, late: false) == .stored(hazard: nil, opened: false))
+        #expect(try store.ingest(event(2, announced: false), receivedAt: 2001, late: false) == .stored(hazard: nil, opened: false))
+        #expect(try store.hazards(HazardFilter()).isEmpty)
+        #expect(try store.db.scalar("SELECT COUNT(*) FROM alarm_events WHERE is_test = 1")?.integer == 1)
+    }
+
+    @Test("the lifecycle moves one allowed step at a time, with who and a note; closing frees the key")
+    func lifecycle() throws {
+        let (store, _) = try makeStore()
+        _ = try store.ingest(event(1), receivedAt: 2001, late: false)
+        _ = try store.advanceHazard(id: 1, to: .acknowledged, actor: "值班员王", note: "已电话通知", now: 3000)
+        #expect(throws: StoreRefusal.self) { try store.advanceHazard(id: 1, to: .verified, actor: "x", note: "", now: 3001) }
+        _ = try store.advanceHazard(id: 1, to: .dispatched, actor: "值班员王", note: "派网格员", now: 3100)
+        _ = try store.advanceHazard(id: 1, to: .rectified, actor: "电工李", note: "更换老化线缆", now: 3200)
+        let closed = try store.advanceHazard(id: 1, to: .verified, actor: "监督员张", note: "复查合格", now: 3300)
+        #expect(closed.status == .verified)
+        #expect(closed.closedAt == 3300)
+        #expect(throws: StoreRefusal.self) { try store.advanceHazard(id: 1, to: .dispatched, actor: "x", note: "", now: 3400) }
+        // A new alarm after closing opens a new hazard.
+        #expect(try store.ingest(event(2, time: 4000), receivedAt: 4001, late: false) == .stored(hazard: 2, opened: true))
+        let steps = try #require(try store.hazardDetail(id: 1)).steps
+        #expect(steps.last?.actor == "监督员张")
+        #expect(steps.last?.note == "复查合格")
+    }
+
+    @Test("premises upsert reports inserted, updated, unchanged")
+    func upsert() throws {
+        let (store, _) = try makeStore()
+        var p = Premises(platformID: "P9", qrCode: "QR9", name: "B区09号", kind: .marketStall)
+        #expect(try store.upsertPremises(p, now: 1) == .inserted)
+        #expect(try store.upsertPremises(p, now: 2) == .unchanged)
+        p.ownerPhone = "13900000000"
+        #expect(try store.upsertPremises(p, now: 3) == .updated)
+        #expect(try store.premises(qrOrID: "QR9")?.ownerPhone == "13900000000")
+        #expect(try store.findPremises(matching: "09号", limit: 10).map(\.platformID) == ["P9"])
+    }
+
+    @Test("an event for a device this database does not know is stored without a hazard")
+    func unknownDevice() throws {
+        let (store, _) = try makeStore()
+        #expect(try store.ingest(event(1, device: "NOPE"), receivedAt: 2001, late: false) == .stored(hazard: nil, opened: false))
+    }
+}
