@@ -29,6 +29,7 @@ public struct EdgeAssembly {
     public let devices: [Device]
     public let runtime: EdgeRuntime
     public let sources: [any IngestSource]
+    let statusWriter: EdgeStatusWriter
 
     /// Where a folder of shipped files is: the config's value, else `./NAME`, else the installed copy.
     public static func defaultFolder(_ name: String, configured: String?) -> String {
@@ -114,6 +115,17 @@ public struct EdgeAssembly {
             sources.append(MQTTSource(client: client, ingest: ingest))
         }
         self.sources = sources
+        let poller = sources.compactMap { $0 as? ModbusPoller }.first
+        let mqttIngest = sources.compactMap { ($0 as? MQTTSource)?.ingest }.first
+        let queue = runtime.queue
+        let edgeID = config.edge, count = devices.count
+        statusWriter = EdgeStatusWriter(path: setup.dataDirectory + "/status.json") {
+            let q = queue.counters
+            return EdgeStatus(edge: edgeID, updatedAt: Date().timeIntervalSince1970, devices: count,
+                              queueAccepted: q.accepted, queueOverflowed: q.overflowed, queueDepth: q.depth,
+                              modbus: poller?.counters().mapValues(EdgeStatus.ModbusDevice.init) ?? [:],
+                              mqtt: mqttIngest.map { EdgeStatus.MQTT($0.snapshot()) })
+        }
     }
 
     /// Client options from a config's broker entry.
@@ -134,6 +146,13 @@ public struct EdgeAssembly {
                            password: b.password, tls: tls, will: will)
     }
 
-    public func start() throws { try runtime.start(sources: sources) }
-    public func stop() { runtime.stop() }
+    public func start() throws {
+        try runtime.start(sources: sources)
+        statusWriter.start()
+    }
+
+    public func stop() {
+        runtime.stop()
+        statusWriter.stop()
+    }
 }

@@ -8,7 +8,7 @@ enum Commands {
         Quick start: `firewatch demo` runs a simulated market end to end into firewatch.db,
         then `firewatch hazard list` shows the hazard records it opened.
         """,
-        subcommands: [demo, edge, simulate, deviceGroup, premisesGroup, hazardGroup, rulesGroup, profilesGroup])
+        subcommands: [demo, edge, simulate, status, deviceGroup, premisesGroup, hazardGroup, rulesGroup, profilesGroup])
 
     static let deviceGroup = CommandSpec(
         name: "device", abstract: "find, probe, register and commission detectors",
