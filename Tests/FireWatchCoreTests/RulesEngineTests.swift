@@ -179,6 +179,10 @@ struct RulesEngineTests {
         #expect(e.hazard == HazardSpec(category: "electrical", kind: "hot_cable", severity: .low,
                                         title: "温度预警：A-7 温度3 52.5°C，设定 50°C（hot）"))
         #expect(e.value == 52.5 && e.device == "A-7" && e.channel == "temperature.3" && e.rule == "hot")
+        d.feed(RulesSupport.number("A-7", "temperature.3", 30, at: 1))
+        let clear = try #require(d.events.last)
+        #expect(clear.transition == .clear && clear.value == 30)
+        #expect(clear.hazard == e.hazard, "a clear keeps the title the raise gave its hazard")
     }
 
     @Test("chattering: the third raise of one key within 60 s is flagged")

@@ -329,6 +329,9 @@ struct RuleCompiler {
             guard d.type == .duration, d.stage == .literal, d.literal > 0 else {
                 throw fail("\(f)() takes a window length such as 30s or 5min", args[0].position)
             }
+            guard d.literal <= 86_400 else {
+                throw fail("\(f)() window longer than 24 h", args[0].position, hint: "windows keep their samples in memory")
+            }
             window = Swift.max(window, d.literal)
             let op: RuleInstruction.Op = switch f {
             case "avg": .avg

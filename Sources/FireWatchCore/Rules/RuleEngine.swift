@@ -1,8 +1,3 @@
-/// A channel of a device, interned by the engine: the key of the allocation-free fast path.
-public struct EngineSlot: Sendable, Hashable {
-    public let index: Int32
-}
-
 /// Runs a `RuleSet` over readings: one state machine per (device, channel, rule), or per (device, rule)
 /// for device-level rules; normal → pending → active → clearing → normal (docs/rules.md, "Semantics").
 ///
@@ -615,3 +610,7 @@ public final class RuleEngine {
         }
     }
 }
+
+/// One consumer owns an engine: its tables are unsynchronised.
+@available(*, unavailable)
+extension RuleEngine: Sendable {}
