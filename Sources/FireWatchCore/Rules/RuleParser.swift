@@ -146,23 +146,26 @@ struct RuleParser {
     }
 
     mutating func parseExpr() throws(ConfigError) -> RuleExpr {
-        var lhs = try parseAnd()
-        while isName("or") {
-            let p = current.position
-            advance()
-            lhs = RuleExpr(node: .binary(.or, lhs, try parseAnd()), position: p)
+        try leftAssociative(["or": .or]) { (p: inout RuleParser) throws(ConfigError) in
+            try p.leftAssociative(["and": .and]) { (q: inout RuleParser) throws(ConfigError) in try q.parseNot() }
         }
-        return lhs
     }
 
-    private mutating func parseAnd() throws(ConfigError) -> RuleExpr {
-        var lhs = try parseNot()
-        while isName("and") {
+    /// One left-associative level of binary operators (named like `and` or symbols like `+`).
+    private mutating func leftAssociative(_ ops: [String: RuleExpr.BinaryOp],
+                                          _ next: (inout RuleParser) throws(ConfigError) -> RuleExpr) throws(ConfigError) -> RuleExpr {
+        var lhs = try next(&self)
+        while true {
+            let op: RuleExpr.BinaryOp? = switch current.kind {
+            case .name(let n): ops[n]
+            case .symbol(let s): ops[s]
+            default: nil
+            }
+            guard let op else { return lhs }
             let p = current.position
             advance()
-            lhs = RuleExpr(node: .binary(.and, lhs, try parseNot()), position: p)
+            lhs = RuleExpr(node: .binary(op, lhs, try next(&self)), position: p)
         }
-        return lhs
     }
 
     private mutating func parseNot() throws(ConfigError) -> RuleExpr {
@@ -197,23 +200,9 @@ struct RuleParser {
     }
 
     private mutating func parseSum() throws(ConfigError) -> RuleExpr {
-        var lhs = try parseProduct()
-        while case .symbol(let s) = current.kind, s == "+" || s == "-" {
-            let p = current.position
-            advance()
-            lhs = RuleExpr(node: .binary(s == "+" ? .add : .sub, lhs, try parseProduct()), position: p)
+        try leftAssociative(["+": .add, "-": .sub]) { (p: inout RuleParser) throws(ConfigError) in
+            try p.leftAssociative(["*": .mul, "/": .div]) { (q: inout RuleParser) throws(ConfigError) in try q.parseUnary() }
         }
-        return lhs
-    }
-
-    private mutating func parseProduct() throws(ConfigError) -> RuleExpr {
-        var lhs = try parseUnary()
-        while case .symbol(let s) = current.kind, s == "*" || s == "/" {
-            let p = current.position
-            advance()
-            lhs = RuleExpr(node: .binary(s == "*" ? .mul : .div, lhs, try parseUnary()), position: p)
-        }
-        return lhs
     }
 
     private mutating func parseUnary() throws(ConfigError) -> RuleExpr {
