@@ -15,12 +15,22 @@ public enum RuleLint {
             if let first = byKind[r.kind] {
                 var diffs: [String] = []
                 if first.category != r.category { diffs.append("category \(first.category) vs \(r.category)") }
-                if first.signal != r.signal { diffs.append("signal \(first.signal.rawValue) vs \(r.signal.rawValue)") }
-                if first.severity != r.severity { diffs.append("severity \(first.severity.rawValue) vs \(r.severity.rawValue)") }
+                // A pre-alarm and an alarm may share a kind: the hazard escalates from one to the other (the
+                // pre-alarm no more severe than the alarm). Anything else, e.g. alarm and fault, may not (GB 50116).
+                let pair = Set([first.signal, r.signal])
+                if pair == [.prealarm, .alarm] {
+                    let (pre, alarm) = first.signal == .prealarm ? (first, r) : (r, first)
+                    if pre.severity > alarm.severity {
+                        diffs.append("pre-alarm severity \(pre.severity.rawValue) above alarm severity \(alarm.severity.rawValue)")
+                    }
+                } else {
+                    if first.signal != r.signal { diffs.append("signal \(first.signal.rawValue) vs \(r.signal.rawValue)") }
+                    if first.severity != r.severity { diffs.append("severity \(first.severity.rawValue) vs \(r.severity.rawValue)") }
+                }
                 if !diffs.isEmpty {
                     errors.append(at(r, "rule '\(r.name)' claims hazard kind '\(r.kind)' inconsistently with rule '\(first.name)' ("
                                      + diffs.joined(separator: ", ") + ")",
-                                     hint: "rules sharing a kind must agree on category, signal and severity; or give it its own kind"))
+                                     hint: "rules sharing a kind must agree on category, signal and severity (a pre-alarm may share its alarm's kind); or give it its own kind"))
                 }
             } else {
                 byKind[r.kind] = r
