@@ -305,3 +305,25 @@ struct RulesEngineTests {
         #expect(ea == eb)
     }
 }
+
+extension RulesEngineTests {
+    @Test("restart keeps window samples: an average spanning the restart sees both sides")
+    func snapshotWindow() throws {
+        let set = try Self.rule("when avg(30s) > 50°C")
+        let a = RuleEngine(rules: set)
+        var events: [EngineEvent] = []
+        for t in stride(from: 0.0, through: 20, by: 5) {
+            a.process(RulesSupport.number("d", "temperature.1", 70, at: t), monotonic: t, into: &events)
+        }
+        events.removeAll()
+        let b = RuleEngine(rules: set)
+        b.restore(a.snapshot(monotonic: 20), monotonic: 1000)
+        // Without the restored samples the average of one 35 °C reading would be 35 °C and clear.
+        b.process(RulesSupport.number("d", "temperature.1", 35, at: 25), monotonic: 1005, into: &events)
+        #expect(events.isEmpty, "the average of 70, 70, 70, 70, 70, 35 over the last 30 s is above 50 °C")
+        for t in [30.0, 35, 40] {
+            b.process(RulesSupport.number("d", "temperature.1", 35, at: t), monotonic: 980 + t, into: &events)
+        }
+        #expect(events.map(\.transition) == [.clear])
+    }
+}

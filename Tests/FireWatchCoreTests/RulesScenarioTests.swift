@@ -153,3 +153,32 @@ struct RulesScenarioTests {
         #expect(fault.hasSuffix("\"value\": null}"))
     }
 }
+
+extension RulesScenarioTests {
+    @Test("the devices file is a JSON5 list of {id, setpoints, cable, announced}; errors name the file")
+    func devicesFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rules-devices-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("devices.json5").path
+        try """
+        [
+          // comments and trailing commas are fine
+          { id: "M1-01", setpoints: { "residual_current.1": 500 }, cable: "xlpe" },
+          { id: "M1-02", announced: false },
+        ]
+        """.write(toFile: good, atomically: true, encoding: .utf8)
+        let devices = try RuleReplay.loadDevices(file: good)
+        #expect(devices == [DeviceContext(id: "M1-01", setpoints: ["residual_current.1": 500], cable: .xlpe),
+                            DeviceContext(id: "M1-02", announced: false)])
+        let bad = dir.appendingPathComponent("bad.json5").path
+        try #"[{ id: "M1-01", cable: "copper" }]"#.write(toFile: bad, atomically: true, encoding: .utf8)
+        do {
+            _ = try RuleReplay.loadDevices(file: bad)
+            Issue.record("expected an error for cable copper")
+        } catch {
+            #expect(error.errors[0].file == bad)
+            #expect(error.errors[0].description.contains("cable"), "\(error)")
+        }
+    }
+}
