@@ -327,3 +327,22 @@ extension RulesEngineTests {
         #expect(events.map(\.transition) == [.clear])
     }
 }
+
+extension RulesEngineTests {
+    @Test("a snapshot of a quiet market holds only device clocks, not every channel")
+    func snapshotSize() throws {
+        let engine = RuleEngine(rules: try RulesSupport.defaultPack())
+        var events: [EngineEvent] = []
+        for d in 0..<50 {
+            for c in ["residual_current.1", "temperature.1", "temperature.2"] {
+                engine.process(RulesSupport.number("D\(d)", c, c.hasPrefix("res") ? 120 : 35, at: 0), monotonic: 0, into: &events)
+            }
+            engine.process(RulesSupport.state("D\(d)", "state.temperature.1", .normal, at: 0), monotonic: 0, into: &events)
+        }
+        engine.process(RulesSupport.state("D7", "state.temperature.2", .faultOpen, at: 1), monotonic: 1, into: &events)
+        let snap = engine.snapshot(monotonic: 2)
+        #expect(snap.devices.count == 50)
+        #expect(snap.channels.map(\.channel) == ["state.temperature.2"])
+        #expect(snap.machines.map(\.rule) == ["temperature_probe_fault"], "the pending probe fault and nothing else")
+    }
+}

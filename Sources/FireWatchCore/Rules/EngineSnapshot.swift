@@ -1,5 +1,6 @@
 /// The engine's state for a restart: which alarms are active, which timers run and how long they
-/// have run, the last values and windows. Times are ages (seconds before the snapshot), so they
+/// have run, window samples, and the latest values of channels that are raised or pending or whose
+/// detector state is not normal (other values refresh with the next poll). Times are ages (seconds before the snapshot), so they
 /// carry over to a new monotonic clock.
 public struct EngineSnapshot: Sendable, Equatable, Codable {
     public struct DeviceClock: Sendable, Equatable, Codable {

@@ -534,7 +534,14 @@ public final class RuleEngine {
         for (d, record) in t.pointee.devices.enumerated() {
             snap.devices.append(.init(device: deviceContexts[d].id, silence: record.lastData.isNaN ? nil : now - record.lastData))
         }
-        for (s, slot) in t.pointee.slots.enumerated() where !slot.number.isNaN || slot.state >= 0 {
+        // Latest values only where they matter before the next poll refreshes them: channels with a
+        // raised, pending or clearing machine, and detector states that are not normal. This keeps the
+        // snapshot small (the edge saves it every few seconds).
+        var busy = Set<Int32>()
+        for machine in t.pointee.machines where machine.phase != .normal && machine.slot >= 0 { busy.insert(machine.slot) }
+        let normalCode = Double(DetectorState.normal.code)
+        for (s, slot) in t.pointee.slots.enumerated()
+        where busy.contains(Int32(s)) || (slot.state >= 0 && slot.state != normalCode) {
             snap.channels.append(.init(device: deviceContexts[Int(slot.device)].id, channel: slotChannel[s],
                                        number: slot.number.isNaN ? nil : slot.number,
                                        state: slot.state >= 0 ? DetectorState(code: Int(slot.state)) : nil))
