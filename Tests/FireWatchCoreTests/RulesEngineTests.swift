@@ -109,6 +109,22 @@ struct RulesEngineTests {
         #expect(d.events.count == 2, "a registered set value applies to a running machine at once")
     }
 
+    @Test("a default written in another unit is converted; registered values are in the canonical unit")
+    func setpointUnits() throws {
+        let set = try RulesSupport.parse("rule r on residual_current.* { signal alarm when value >= setpoint(residual_current, 0.3A) }")
+        func run(_ context: DeviceContext?) -> [Double] {
+            let d = Driver(set)
+            if let context { d.engine.register(context) }
+            for (i, v) in [299.0, 300, 0, 499, 500].enumerated() { d.feed(RulesSupport.number("d", "residual_current.1", v, at: Double(i))) }
+            return d.events.filter { $0.transition == .raise }.compactMap(\.value)
+        }
+        #expect(run(nil) == [300, 499])
+        #expect(run(DeviceContext(id: "d", setpoints: ["residual_current": 500])) == [500])
+        #expect(throws: ConfigErrors.self) {
+            try RulesSupport.parse("rule r on residual_current.* { signal alarm when value >= setpoint(residual_current, 30°C) }")
+        }
+    }
+
     @Test("cable class sets the temperature default; an unregistered cable falls back", arguments: [
         (Device.CableClass?.none, 56.0), (.pvc, 56.0), (.xlpe, 72.0),
     ])

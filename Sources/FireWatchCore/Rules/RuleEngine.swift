@@ -15,8 +15,7 @@ public final class RuleEngine {
         var onDelay: Double, offDelay: Double
         var latch: Bool, usesSilence: Bool, isDevice: Bool
         var windowCapacity: Int32
-        var window: Double
-        var constantCount: Int32, refCount: Int32
+        var constantCount: Int32
     }
 
     struct Machine {
@@ -119,8 +118,8 @@ public final class RuleEngine {
             t.pointee.rules.append(RuleInfo(
                 raiseStart: raiseStart, raiseCount: Int32(p.raise.count), clearStart: clearStart, clearCount: clearCount,
                 onDelay: r.onDelay, offDelay: r.offDelay, latch: r.latch, usesSilence: p.usesSilence,
-                isDevice: r.isDeviceLevel, windowCapacity: max(capacity, p.window > 0 ? 4 : 0), window: p.window,
-                constantCount: Int32(p.deviceConstants.count), refCount: Int32(p.refs.count)))
+                isDevice: r.isDeviceLevel, windowCapacity: max(capacity, p.window > 0 ? 4 : 0),
+                constantCount: Int32(p.deviceConstants.count)))
         }
         t.pointee.stack.append(repeating: 0, count: depth + 4)
     }
