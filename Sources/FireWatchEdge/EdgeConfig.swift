@@ -106,6 +106,14 @@ public struct EdgeConfig: Sendable, Decodable {
         self.office = office
     }
 
+    /// A rule set-value name such as `residual_current_prealarm` or `comm_loss_timeout`, optionally `.N`.
+    static func isSetValueName(_ key: String) -> Bool {
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let name = parts.first, !name.isEmpty,
+              name.allSatisfy({ $0 == "_" || ($0.isASCII && $0.isLowercase) }) else { return false }
+        return parts.count == 1 || Int(parts[1]).map { (1...64).contains($0) } == true
+    }
+
     /// Loads and validates a config file; relative paths are resolved against the file's folder.
     public static func load(file: String) throws(ConfigErrors) -> EdgeConfig {
         let source: JSON5Source
@@ -164,9 +172,16 @@ public struct EdgeConfig: Sendable, Decodable {
                     hint: busNames.isEmpty ? "add a buses: [{name, path, baud}] entry" : "defined: \(busNames.sorted().joined(separator: ", "))")
             }
             for (channel, value) in d.setpoints ?? [:] {
-                if !Channel.isValid(channel) { err("\(field).setpoints", "'\(channel)' is not a canonical channel") }
+                if !Channel.isValid(channel) && !EdgeConfig.isSetValueName(channel) {
+                    err("\(field).setpoints", "'\(channel)' is neither a canonical channel nor a set-value name",
+                        hint: "e.g. residual_current.1, residual_current_prealarm, temperature.2, comm_loss_timeout (docs/rules.md)")
+                }
                 if !value.isFinite || value < 0 { err("\(field).setpoints.\(channel)", "set value \(value) must be a positive number") }
             }
+        }
+        for (i, p) in (premises ?? []).enumerated() where p.marketID != nil && p.marketID != market?.id {
+            err("premises[\(i)].marketID", "premises \(p.platformID) names market '\(p.marketID!)' but the config's market is "
+                + (market.map { "'\($0.id)'" } ?? "not set"), hint: "set market: { id: \"\(p.marketID!)\", name: … }")
         }
         if governance == nil && office == nil {
             err("governance", "neither governance (a local database) nor office (the fire office's broker) is set",

@@ -90,7 +90,8 @@ public final class MQTTClient: @unchecked Sendable {
                 try check(rc, "will_set (\(will.topic))")
             }
         } catch {
-            mosquitto_destroy(h)
+            // `self` is fully initialised here, so throwing runs `deinit`, which destroys the handle:
+            // destroying it here too would free it twice.
             throw error
         }
         installCallbacks()

@@ -102,7 +102,9 @@ extension ModbusProfile {
                 if let state = sentinel { merge(m.channel.stateChannel, .state(state)) }
                 continue
             }
-            let number = m.register.number(fromRaw: raw) * m.scale + m.offset
+            var number = m.register.number(fromRaw: raw) * m.scale + m.offset
+            // Integer registers with a decimal scale: 41 × 0.1 is 4.1, not 4.1000000000000005.
+            if m.register.type != .f32, m.scale != 1 { number = (number * 1e6).rounded() / 1e6 }
             values[m.channel] = number.isFinite ? .number(number) : .invalid
         }
         for (channel, value) in stateValues {
@@ -121,7 +123,8 @@ extension ModbusProfile {
         var out: [Channel: Double] = [:]
         for s in setpoints {
             guard let words = image.words(of: s.register), let raw = s.register.raw(from: words) else { continue }
-            out[s.channel] = s.register.number(fromRaw: raw) * s.scale + s.offset
+            let value = s.register.number(fromRaw: raw) * s.scale + s.offset
+            out[s.channel] = s.register.type == .f32 ? value : (value * 1e6).rounded() / 1e6
         }
         return out
     }

@@ -8,12 +8,12 @@ enum Commands {
         Quick start: `firewatch demo` runs a simulated market end to end into firewatch.db,
         then `firewatch hazard list` shows the hazard records it opened.
         """,
-        subcommands: [demo, edge, office, deviceGroup, premisesGroup, hazardGroup, inspectionGroup, rulesGroup, profilesGroup,
-                      uplinkGroup])
+        subcommands: [demo, edge, office, simulate, status, deviceGroup, premisesGroup, hazardGroup, inspectionGroup,
+                      rulesGroup, profilesGroup, uplinkGroup])
 
     static let deviceGroup = CommandSpec(
         name: "device", abstract: "find, probe, register and commission detectors",
-        subcommands: [deviceProbeMQTT])
+        subcommands: [deviceProbe, deviceScan])
 
     static let premisesGroup = CommandSpec(
         name: "premises", abstract: "the premises registry (stalls, shops, rental buildings)",
@@ -25,9 +25,9 @@ enum Commands {
 
     static let rulesGroup = CommandSpec(
         name: "rules", abstract: "check and replay alarm rules",
-        subcommands: [])
+        subcommands: rulesCommands)
 
     static let profilesGroup = CommandSpec(
         name: "profiles", abstract: "device profiles in Devices/",
-        subcommands: [])
+        subcommands: [profilesCheck])
 }
