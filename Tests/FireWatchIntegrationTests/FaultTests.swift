@@ -110,6 +110,67 @@ struct FaultTests {
         #expect(rig.finish(edge))
         try rig.expectNothingLost(count: 8000)
     }
+
+    @Test("a real edge polling simulated detectors keeps forwarding alarms while its data directory is full",
+          .enabled(if: Tmpfs.isPermitted, "mounting a tmpfs needs root (CAP_SYS_ADMIN); not permitted here"))
+    func realEdgeDiskFull() throws {
+        let mountPoint = TestSupport.temporaryDirectory("edge-tmpfs")
+        let tmpfs = try Tmpfs(at: mountPoint, size: "24m")
+        defer { tmpfs.unmount(); try? FileManager.default.removeItem(at: mountPoint) }
+        let rig = try OfficeRig(heartbeatTimeout: 60, edgeData: mountPoint.appendingPathComponent("edge-data"))
+        defer { rig.remove() }
+        let simPort = TestSupport.freePort()
+        let devices = (1...4).map { i in
+            "{ id: \"FC-ARCM-00\(i)\", profile: \"generic-1r4t\", premises: \"440605-DL-00100\(i)\", transport: \"tcp://127.0.0.1:\(simPort)#\(i)\" }"
+        }.joined(separator: ", ")
+        let config = rig.dir.appendingPathComponent("edge-real.json5")
+        try """
+        { edge: "market-1", data: "\(rig.edgeData.path)", devicesDir: "\(TestSupport.devicesDir)", rulesDir: "\(TestSupport.rulesDir)",
+          pollPeriod: 1, office: { url: "mqtt://127.0.0.1:\(rig.broker.port)" }, uplink: { heartbeatSeconds: 1, ackTimeoutSeconds: 2 },
+          devices: [\(devices)] }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        try rig.broker.start()
+        try FileManager.default.createDirectory(at: rig.dir.appendingPathComponent("office-data"), withIntermediateDirectories: true)
+        #expect(try firewatch(["office", "seed-demo", "--db", rig.officeDB, "--stalls", "4"]).status == 0)
+        try rig.startOffice()
+        let sim = try ChildProcess(TestSupport.firewatchBinary, ["simulate", "--devices", "4", "--port", "\(simPort)", "--script", "demo",
+                                                                 "--devices-dir", TestSupport.devicesDir],
+                                   directory: rig.dir, label: "simulate")
+        defer { sim.stop() }
+        #expect(TestSupport.waitForPort(simPort, timeout: 20))
+        let edge = try ChildProcess(TestSupport.firewatchBinary, ["edge", "--config", config.path], directory: rig.dir, label: "edge-real")
+        defer { edge.stop() }
+        #expect(TestSupport.wait(timeout: 20) { FileManager.default.fileExists(atPath: rig.edgeDB) })
+        rig.during(2, [(edge, "edge")])
+        let filler = mountPoint.appendingPathComponent("filler")
+        Tmpfs.fill(filler)
+        // The demo script's residual current passes 300 mA at about 10 s; 10 s on-delay; then journal → office.
+        func residualHazard() -> Bool {
+            ((try? rig.officeCounter("""
+                SELECT COUNT(*) FROM hazards WHERE kind = 'residual_current_over' AND premises_id = '440605-DL-001001'
+                """)) ?? 0) > 0
+        }
+        let arrived = TestSupport.wait(timeout: 90) { rig.sample(edge, "edge"); return residualHazard() }
+        #expect(arrived, "no residual-current hazard at the office while the edge's disk is full:\n\(edge.stderr.suffix(3000))")
+        #expect(edge.isRunning, "the edge survives a full disk")
+        #expect(edge.stderr.contains("readings archive refused a write"), "the full disk was hit:\n\(edge.stderr.suffix(2000))")
+        try? FileManager.default.removeItem(at: filler)
+        rig.during(8, [(edge, "edge")])
+        edge.stop(grace: 10)
+        // Everything the edge journaled is at the office, once, without gaps.
+        let journal = try SQLiteConnection(path: rig.edgeDB, readOnly: true)
+        let last = try journal.scalar("SELECT IFNULL(MAX(sequence), 0) FROM edge_events")?.integer ?? 0
+        #expect(last > 0)
+        let pending = try journal.scalar("SELECT COUNT(*) FROM edge_events WHERE delivered = 0")?.integer ?? -1
+        if pending == 0 { try rig.expectNothingLost(count: last) }
+        else {
+            // Events journaled in the last moment before the stop may still wait for the next start.
+            let stored = try rig.officeCounter("SELECT stored_through FROM edge_links WHERE edge_id = 'market-1'")
+            #expect(stored == last - pending, "office stored through \(stored), edge journal \(last) with \(pending) pending")
+        }
+        let readings = try SQLiteConnection(path: rig.edgeData.appendingPathComponent("readings.db").path, readOnly: true)
+        #expect(try readings.integrityCheck() == "ok")
+    }
 }
 
 /// A size-limited tmpfs mounted for one test (root only), always unmounted.
