@@ -14,8 +14,13 @@ public final class OfficeService: @unchecked Sendable {
     // @unchecked Sendable: shared mutable state is in `inbox` and `shared` (Mutexes); the governance
     // connection is opened and used only on the store thread; `client` and `notifier` are Sendable.
 
+    /// Messages waiting for the store thread, at most (≈ 120 MB of 200-event batches).
+    public static let inboxCapacity = 1000
+
     public struct Counters: Sendable, Equatable {
         public var messages = 0
+        /// Messages dropped because the inbox was full (the edges resend what was not acknowledged).
+        public var shed = 0
         public var stored = 0
         public var duplicates = 0
         public var rejected = 0
@@ -65,8 +70,14 @@ public final class OfficeService: @unchecked Sendable {
         notifier = config.notify.map { HazardNotifier(command: $0.command, timeoutSeconds: $0.timeoutSeconds ?? 10, log: log) }
         client.onMessage = { [weak self] m in
             guard let self else { return }
-            self.inbox.withLock { $0.append(m) }
-            self.wake.signal()
+            // Bounded: past `inboxCapacity` a message is shed and counted. Safe for events and telemetry,
+            // which the edge sends again until acknowledged; a shed heartbeat is replaced by the next.
+            let accepted = self.inbox.withLock { q -> Bool in
+                guard q.count < Self.inboxCapacity else { return false }
+                q.append(m)
+                return true
+            }
+            if accepted { self.wake.signal() } else { self.shed() }
         }
         for leaf in [OfficeWire.Leaf.events, .telemetry, .heartbeat, .status] {
             client.subscribe(OfficeWire.everyEdge(leaf), qos: 1)
@@ -100,6 +111,14 @@ public final class OfficeService: @unchecked Sendable {
     }
 
     public var counters: Counters { shared.withLock { $0.counters } }
+
+    private func shed() {
+        let n = shared.withLock { s -> Int in
+            s.counters.shed += 1
+            return s.counters.shed
+        }
+        if n == 1 || n % 1000 == 0 { log("office: inbox full, \(n) messages shed so far (edges resend what is not acknowledged)") }
+    }
     public var notifierCounters: HazardNotifier.Counters? { notifier?.counters }
 
     /// The receiver's connection settings: a page cache large enough for the hot indexes of a
@@ -168,27 +187,35 @@ public final class OfficeService: @unchecked Sendable {
             }
         }
         if !batches.isEmpty {
+            var results: [EdgeBatchResult?]
             do {
-                let results = try store.ingestFromEdges(batches, receivedAt: now)
-                for (batch, result) in zip(batches, results) {
-                    counters.stored += result.stored
-                    counters.duplicates += result.duplicates
-                    counters.rejected += result.rejected
-                    if result.rejected > 0 {
-                        log("office: \(result.rejected) events from edge \(batch.edge) name another edge; refused")
-                    }
-                    acks[batch.edge, default: PendingAck(storedThrough: 0)].storedThrough = result.storedThrough
-                    for (item, outcome) in zip(batch.items.filter { $0.event.edgeID == batch.edge }, result.outcomes) {
-                        if case .stored(let hazard?, true) = outcome {
-                            counters.hazardsOpened += 1
-                            announce(hazard: hazard, signal: item.event.signal, store: store)
-                        }
-                    }
-                    seen.insert(batch.edge)
-                }
+                results = try store.ingestFromEdges(batches, receivedAt: now)
             } catch {
-                // Not stored, so not acknowledged: the edges send them again after their timeout.
-                log("office: cannot store \(batches.count) event batches: \(error)")
+                // One batch that cannot be stored must not hold back the others: store them one by one.
+                results = batches.map { batch in
+                    do { return try store.ingestFromEdge(batch.edge, items: batch.items, receivedAt: now) } catch {
+                        // Not stored, so not acknowledged: the edge sends it again after its timeout.
+                        log("office: cannot store \(batch.items.count) events from edge \(batch.edge): \(error)")
+                        return nil
+                    }
+                }
+            }
+            for (batch, result) in zip(batches, results) {
+                guard let result else { continue }
+                counters.stored += result.stored
+                counters.duplicates += result.duplicates
+                counters.rejected += result.rejected
+                if result.rejected > 0 {
+                    log("office: \(result.rejected) events from edge \(batch.edge) name another edge; refused")
+                }
+                acks[batch.edge, default: PendingAck(storedThrough: 0)].storedThrough = result.storedThrough
+                for (item, outcome) in zip(batch.items.filter { $0.event.edgeID == batch.edge }, result.outcomes) {
+                    if case .stored(let hazard?, true) = outcome {
+                        counters.hazardsOpened += 1
+                        announce(hazard: hazard, signal: item.event.signal, store: store)
+                    }
+                }
+                seen.insert(batch.edge)
             }
         }
         for (edge, leaf, m) in others {

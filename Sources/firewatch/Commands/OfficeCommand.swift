@@ -39,7 +39,7 @@ extension Commands {
             service.stop()
             let c = service.counters
             printError("office \(config.officeID): stopped; \(c.stored) events stored, \(c.duplicates) duplicates ignored, "
-                       + "\(c.rejected) refused, \(c.hazardsOpened) hazards opened, \(c.edgesOffline) edge-offline faults")
+                       + "\(c.rejected) refused, \(c.shed) shed, \(c.hazardsOpened) hazards opened, \(c.edgesOffline) edge-offline faults")
             return ExitStatus.ok
         })
 

@@ -35,7 +35,7 @@ extension Commands {
                 throw CommandFailure("cannot serve on 127.0.0.1:\(port): \(error)", status: ExitStatus.unavailable)
             }
             defer { sim.stop() }
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             guard let out = FileHandle(forWritingAtPath: log) else { throw CommandFailure("cannot write \(log)") }
             defer { try? out.close() }
             Thread.sleep(forTimeInterval: warmup)
