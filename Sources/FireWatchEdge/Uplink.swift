@@ -283,13 +283,21 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
         // Closed minutes go into the telemetry lane whether or not the office is reachable; while the
         // disk refuses them they wait in memory (bounded: the oldest beyond the lane's size are counted out).
         l.unflushed += minutes
-        if l.unflushed.count > settings.telemetryRows {
-            l.droppedBeforeLane += l.unflushed.count - settings.telemetryRows
-            l.unflushed.removeFirst(l.unflushed.count - settings.telemetryRows)
-        }
         if !l.unflushed.isEmpty {
-            try l.outbox.addSummaries(l.unflushed)
-            l.unflushed.removeAll()
+            do {
+                try l.outbox.addSummaries(l.unflushed)
+                l.unflushed.removeAll()
+                if l.droppedBeforeLane > 0 {
+                    try l.outbox.countEvicted(l.droppedBeforeLane)
+                    l.droppedBeforeLane = 0
+                }
+            } catch {
+                if l.unflushed.count > settings.telemetryRows {
+                    l.droppedBeforeLane += l.unflushed.count - settings.telemetryRows
+                    l.unflushed.removeFirst(l.unflushed.count - settings.telemetryRows)
+                }
+                throw error
+            }
         }
         if ackThrough > l.acked {
             try l.outbox.acknowledge(through: ackThrough)

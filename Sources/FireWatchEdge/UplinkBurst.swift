@@ -33,6 +33,17 @@ public struct UplinkBurst {
                                              title: "剩余电流超限（测试突发）"))
     }
 
+    /// `count` temperature readings, one every 10 s ending a minute before `now`, round-robin over
+    /// `devices`: a telemetry-lane test source (their minutes are already closed).
+    public static func pastReadings(devices: [String], count: Int, now: Double) -> [Reading] {
+        let devices = devices.isEmpty ? ["BURST-001"] : devices
+        let end = (now / 60).rounded(.down) * 60 - 60
+        return (0..<count).map { i in
+            Reading(device: devices[i % devices.count], channel: Channel(unchecked: "temperature.1"),
+                    value: .number(30 + Double(i % 7)), time: end - Double(count - i) * 10)
+        }
+    }
+
     /// Journals until the journal holds `total` events or `shouldStop` says so; returns the last sequence.
     /// On a full disk it gives up the reserve, reports the fault, and keeps retrying the same batch.
     @discardableResult

@@ -93,12 +93,18 @@ public final class Outbox {
             guard excess > 0 else { return 0 }
             try db.run("DELETE FROM telemetry_outbox WHERE id IN (SELECT id FROM telemetry_outbox ORDER BY minute, id LIMIT ?)",
                        [.integer(Int64(excess))])
-            try db.run("""
-                INSERT INTO edge_meta (key, value) VALUES ('telemetry_evicted', ?)
-                ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)
-                """, [.text(String(excess))])
+            try countEvicted(excess)
             return excess
         }
+    }
+
+    /// Adds to the persistent count of evicted telemetry minutes (also for minutes the uplink had
+    /// to drop in memory while the disk refused the lane).
+    public func countEvicted(_ n: Int) throws {
+        try db.run("""
+            INSERT INTO edge_meta (key, value) VALUES ('telemetry_evicted', ?)
+            ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)
+            """, [.text(String(n))])
     }
 
     /// Minutes not yet sent (or whose send was reset), oldest first, tagged with `batch`.

@@ -66,3 +66,33 @@ struct OfficeEndToEndTests {
         #expect(try rig.officeCounter("SELECT COUNT(*) FROM alarm_events WHERE edge_id = 'office'") == 2)
     }
 }
+
+@Suite("telemetry lane end to end", .serialized)
+struct UplinkTelemetryTests {
+    @Test("closed minutes reach the office as min/max/last; a full lane evicts the oldest and the count reaches the office")
+    func telemetryMinutes() throws {
+        let rig = try OfficeRig(heartbeatTimeout: 60, telemetryCapacity: 20)
+        defer { rig.remove() }
+        try rig.broker.start()
+        try rig.startOffice()
+        // 300 readings one per 10 s = 50 minutes of one channel; the lane keeps 20 rows.
+        let edge = try rig.startEdge(count: 1, timeout: 40, extra: ["--readings", "300"])
+        defer { edge.stop() }
+        let db = { try SQLiteConnection(path: rig.officeDB, readOnly: true) }
+        #expect(TestSupport.wait(timeout: 30) { ((try? db().scalar("SELECT COUNT(*) FROM telemetry_minutes")?.integer) ?? 0) == 20 },
+                "telemetry minutes at the office: \(String(describing: try? db().scalar("SELECT COUNT(*) FROM telemetry_minutes")))")
+        let rows = try db().query("SELECT min, max, last, samples FROM telemetry_minutes ORDER BY minute") { [$0.double(0), $0.double(1), $0.double(2), Double($0.int(3))] }
+        #expect(rows.allSatisfy { $0[0] >= 30 && $0[1] <= 36 && $0[0] <= $0[2] && $0[2] <= $0[1] && $0[3] == 6 })
+        // The 30 evicted minutes are counted and reported in the heartbeat.
+        #expect(TestSupport.wait(timeout: 15) {
+            (try? db().scalar("SELECT heartbeat FROM edge_links WHERE edge_id = 'market-1'")?.text)??.contains("\"telemetryEvicted\":30") == true
+        })
+        // Acknowledged minutes leave the lane; the eviction count stays (persistent, in edge.db).
+        var status = (status: Int32(-1), out: "", err: "")
+        let drained = TestSupport.wait(timeout: 15) {
+            status = (try? firewatch(["uplink", "status", "--data", rig.edgeData.path, "--json"])) ?? status
+            return status.out.contains("\"pending_telemetry\":0")
+        }
+        #expect(drained && status.out.contains("\"telemetry_evicted\":30"), "\(status.status) \(status.out) \(status.err)")
+    }
+}

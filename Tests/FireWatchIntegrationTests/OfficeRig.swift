@@ -21,7 +21,8 @@ final class OfficeRig: @unchecked Sendable {
     var edgeDB: String { edgeData.appendingPathComponent("edge.db").path }
     var notices: URL { dir.appendingPathComponent("notices.jsonl") }
 
-    init(edgeID: String = "market-1", heartbeatTimeout: Double = 4, edgeData: URL? = nil, devices: [String] = []) throws {
+    init(edgeID: String = "market-1", heartbeatTimeout: Double = 4, edgeData: URL? = nil, devices: [String] = [],
+         telemetryCapacity: Int = 50_000) throws {
         dir = TestSupport.temporaryDirectory("office-rig")
         broker = MQTTTestBroker(directory: dir.appendingPathComponent("broker"))
         self.edgeID = edgeID
@@ -37,7 +38,7 @@ final class OfficeRig: @unchecked Sendable {
             .joined(separator: ", ")
         try """
         { edge: "\(edgeID)", data: "\(self.edgeData.path)", office: { url: "mqtt://127.0.0.1:\(broker.port)" },
-          uplink: { heartbeatSeconds: 1, ackTimeoutSeconds: 2, batchSize: 100, maxInFlight: 1000 },
+          uplink: { heartbeatSeconds: 1, ackTimeoutSeconds: 2, batchSize: 100, maxInFlight: 1000, telemetryCapacity: \(telemetryCapacity) },
           devices: [\(deviceList)] }
         """.write(to: dir.appendingPathComponent("edge.json5"), atomically: true, encoding: .utf8)
     }

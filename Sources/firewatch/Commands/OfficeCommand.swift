@@ -127,7 +127,8 @@ extension Commands {
                   .value("--rate", "N", help: "events per second at most", default: "unlimited"),
                   .value("--reserve", "BYTES", help: "disk reserve kept for the priority lane", default: "4194304"),
                   .flag("--exit-when-delivered", help: "exit once every event is acknowledged by the office"),
-                  .value("--timeout", "SECONDS", help: "give up (exit 1) after this long", default: "none")],
+                  .value("--timeout", "SECONDS", help: "give up (exit 1) after this long", default: "none"),
+                  .value("--readings", "N", help: "also fold N synthetic temperature readings, one per 10 s over the past, into the telemetry lane", default: "0")],
         run: { args in
             var config = try EdgeConfig.load(file: try args.require("--config"))
             if let d = args.string("--data") { config.data = d }
@@ -146,6 +147,9 @@ extension Commands {
             catch let r as StoreRefusal { throw CommandFailure(r.message, status: ExitStatus.dataError) }
             let stop = StopFlag()
             stop.install()
+            if let n = try args.int("--readings", range: 0...10_000_000), n > 0 {
+                uplink.noteReadings(UplinkBurst.pastReadings(devices: burst.devices, count: n, now: Date().timeIntervalSince1970))
+            }
             let started = Date()
             var lastReserveCheck = Date.distantPast
             var faulted = false
