@@ -273,23 +273,23 @@ public final class MQTTIngest: Sendable {
 
     private func admit(_ device: String, monotonic: Double) -> Bool {
         guard rateLimit.burst.isFinite else { return true }
-        return state.withLock { s in
+        let (ok, limitedSoFar) = state.withLock { s -> (Bool, Int) in
             var b = s.buckets[device] ?? Bucket(tokens: rateLimit.burst, last: monotonic)
             b.tokens = min(rateLimit.burst, b.tokens + max(0, monotonic - b.last) * rateLimit.messagesPerSecond)
             b.last = monotonic
             let ok = b.tokens >= 1
             if ok { b.tokens -= 1 }
             s.buckets[device] = b
-            if !ok {
-                s.counters.devices[device, default: .init()].rateLimited += 1
-                s.troubled.insert(device)
-                if s.counters.devices[device]!.rateLimited == 1 {
-                    log("mqtt: device \(device): rate limit of \(rateLimit.messagesPerSecond)/s (burst \(Int(rateLimit.burst))) exceeded; "
-                        + "dropping its messages until it slows down (counted in status)")
-                }
-            }
-            return ok
+            guard !ok else { return (true, 0) }
+            s.counters.devices[device, default: .init()].rateLimited += 1
+            s.troubled.insert(device)
+            return (false, s.counters.devices[device]!.rateLimited)
         }
+        if !ok && (limitedSoFar == 1 || limitedSoFar % 1000 == 0) {
+            log("mqtt: device \(device): over its rate limit of \(rateLimit.messagesPerSecond)/s (burst \(Int(rateLimit.burst))); "
+                + "dropping its messages until it slows down (\(limitedSoFar) dropped so far, counted in status)")
+        }
+        return ok
     }
 
     private func reject(_ device: String, topic: String, reason: String) {
