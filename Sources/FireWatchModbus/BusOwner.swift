@@ -207,8 +207,12 @@ final class BusOwner: @unchecked Sendable {
             switch failure {
             case .timeout:
                 s.consecutiveTimeouts += 1
-                // attempts at 1, 2, 4, ... periods, never more than maxBackoff apart
-                delay = min(max(options.maxBackoff, device.period), device.period * pow(2, Double(s.consecutiveTimeouts - 1)))
+                // First retry after one period, then initialBackoff, 2×, 4×, ... capped at maxBackoff:
+                // a dead slave costs one timeout per backoff period, never one per sweep.
+                if s.consecutiveTimeouts > 1 {
+                    let base = max(device.period, options.initialBackoff)
+                    delay = min(max(options.maxBackoff, device.period), base * pow(2, Double(s.consecutiveTimeouts - 2)))
+                }
                 monitor?.problem(device: device.id, .timeout)
             case .exception(let code):
                 monitor?.problem(device: device.id, .exception(code: code, register: 0))

@@ -120,3 +120,33 @@ struct ModbusSimulatorTests {
         #expect(id.out.contains("0x1304"), "\(id.out)")
     }
 }
+
+@Suite("Modbus TCP link loss")
+struct ModbusReconnectTests {
+    @Test("a TCP slave that goes away and comes back is reconnected with backoff, no permanent EPIPE")
+    func reconnect() throws {
+        let profile = try ModbusFixtures.profile("generic-1r4t")
+        let port = TestSupport.freePort()
+        let options = MarketSimulator.Options(deviceCount: 2, profile: profile, seed: 2, port: port)
+        var sim = MarketSimulator(options)
+        let endpoints = try sim.start()
+        let sink = CollectingSink()
+        let devices = endpoints.map { PolledDevice(id: "d\($0.device)", profile: profile, transport: $0.transport, period: 0.2) }
+        let poller = try ModbusPoller(devices: devices, sink: sink, monitor: sink,
+                                      options: .init(reconnectInitial: 0.2, reconnectMax: 1))
+        poller.start()
+        defer { poller.stop() }
+        #expect(TestSupport.wait(timeout: 10) { sink.onlineTimes("d1").count >= 2 })
+        sim.stop()
+        #expect(TestSupport.wait(timeout: 10) { sink.latest("d0", "device.online") == .number(0) && sink.latest("d1", "device.online") == .number(0) })
+        Thread.sleep(forTimeInterval: 1.5)
+        sim = MarketSimulator(options)
+        try sim.start()
+        defer { sim.stop() }
+        let before = sink.onlineTimes("d0").count
+        #expect(TestSupport.wait(timeout: 15) { sink.onlineTimes("d0").count > before + 2 && sink.latest("d1", "device.online") == .number(1) })
+        let c = try #require(poller.counters()["d0"])
+        #expect(c.transportErrors >= 1)
+        #expect(sink.allRecoveries.contains("d0"))
+    }
+}
