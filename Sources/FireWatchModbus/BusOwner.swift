@@ -25,6 +25,8 @@ final class BusOwner: @unchecked Sendable {
     private var schedule: [Scheduled]
     private var context: ModbusContext?
     private var reconnectAt = 0.0
+    /// Set after a failed transaction: a late or partial answer may still be on the link.
+    private var needsFlush = false
     private var reconnectDelay: Double
 
     private let lock = NSCondition()
@@ -183,7 +185,7 @@ final class BusOwner: @unchecked Sendable {
                     if k > 0, device.profile.timing.turnaround > 0 {
                         Thread.sleep(forTimeInterval: device.profile.timing.turnaround)
                     }
-                    if ctx.isRTU { ctx.flush() }
+                    if ctx.isRTU || needsFlush { ctx.flush(); needsFlush = false }
                     do {
                         image.store(block, values: try ctx.read(block))
                     } catch .exception(let code) {
@@ -194,6 +196,7 @@ final class BusOwner: @unchecked Sendable {
                 }
             } catch {
                 failure = error
+                needsFlush = true
                 if error.needsReconnect { dropLink(error) }
             }
         } else {
@@ -298,13 +301,14 @@ final class BusOwner: @unchecked Sendable {
         do throws(ModbusError) {
             try prepare(ctx, for: s.device)
             for (table, address, values) in writes {
-                if ctx.isRTU { ctx.flush() }
+                if ctx.isRTU || needsFlush { ctx.flush(); needsFlush = false }
                 try ctx.write(table: table, address: address, values: values)
             }
             board.update(job.device) { $0.writes += 1 }
             log("modbus \(job.device): wrote \(job.target)")
             job.done(.success(()))
         } catch {
+            needsFlush = true
             if error.needsReconnect { dropLink(error) }
             board.update(job.device) { $0.writeFailures += 1 }
             log("modbus \(job.device): write \(job.target) failed (\(error))")

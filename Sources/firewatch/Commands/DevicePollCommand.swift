@@ -32,11 +32,11 @@ extension Commands {
             let duration = try args.double("--duration", range: 0.1...86_400) ?? 10
             let period = try args.double("--period", range: 0...86_400)
             let timeout = try args.double("--timeout", range: 0.01...60)
-            var transports: [(String, (Int) -> Transport)] = []
+            var transports: [(Int) -> Transport] = []
             var buses: [SerialBusConfig] = []
             for tcp in args.strings("--tcp") {
                 guard case .tcp(let host, let port) = try modbusTarget(ParsedArguments(commandPath: args.commandPath, values: ["--tcp": [tcp]])) else { continue }
-                transports.append(("tcp://\(host):\(port)", { .modbusTCP(host: host, port: port, unit: $0) }))
+                transports.append { .modbusTCP(host: host, port: port, unit: $0) }
             }
             if args.string("--rtu") != nil {
                 var rtuArgs = args
@@ -44,15 +44,14 @@ extension Commands {
                 guard case .rtu(var bus) = try modbusTarget(rtuArgs) else { throw UsageError("bad --rtu", command: args.commandPath) }
                 bus.name = "line"
                 buses.append(bus)
-                transports.append(("rtu://\(bus.path)", { .modbusRTU(bus: "line", unit: $0) }))
+                transports.append { .modbusRTU(bus: "line", unit: $0) }
             }
             guard !transports.isEmpty else { throw UsageError("give --tcp HOST:PORT (repeatable) or --rtu DEVICE", command: args.commandPath) }
             var devices: [PolledDevice] = []
-            for (k, (name, make)) in transports.enumerated() {
+            for (k, make) in transports.enumerated() {
                 for unit in lo...hi {
                     devices.append(PolledDevice(id: transports.count == 1 ? "unit-\(unit)" : "\(k)-\(unit)", profile: profile,
                                                 transport: make(unit), period: period.map { max($0, 0.01) }, responseTimeout: timeout))
-                    _ = name
                 }
             }
             let sink = CountingSink()
