@@ -91,6 +91,10 @@ struct ModbusSimulatorTests {
         #expect(TestSupport.wait(timeout: 10) { sink.latest("d0", "state.residual_current.1") == .state(.ctBreak) })
         #expect(sink.latest("d0", "residual_current.1") == .invalid)
 
+        // Without the password the detector refuses the set value (GB 14287.5-2025 §5.3).
+        await #expect(throws: ModbusError.exception(code: 3)) {
+            try await poller.write(device: "d1", .setpoint(Channel(unchecked: "residual_current.1"), 450))
+        }
         try await poller.write(device: "d0", .setpoint(Channel(unchecked: "residual_current.1"), 500), password: 1)
         await #expect(throws: ModbusError.self) {
             try await poller.write(device: "d0", .setpoint(Channel(unchecked: "residual_current.1"), 5000))
