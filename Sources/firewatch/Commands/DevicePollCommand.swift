@@ -12,13 +12,8 @@ extension Commands {
         is polled for the same --units. --period 0 polls as fast as the line allows.
         Prints one summary (a table, or one JSON object with --json) when --duration has passed.
         """,
-        options: [
-            .repeatable("--tcp", "HOST:PORT", help: "Modbus TCP endpoint (repeatable)"),
-            .value("--rtu", "DEVICE", help: "serial device"),
-            .value("--baud", "N", help: "RTU baud rate", default: "9600"),
-            .value("--parity", "N|E|O", help: "RTU parity", default: "N"),
-            .value("--stop", "1|2", help: "RTU stop bits", default: "1"),
-            .value("--timeout", "S", help: "response timeout in seconds (default: the profile's)"),
+        options: [.repeatable("--tcp", "HOST:PORT", help: "Modbus TCP endpoint (repeatable)")]
+            + modbusTargetOptions.filter { $0.name != "--tcp" } + [
             .value("--units", "A-B", help: "unit ids", default: "1"),
             .value("--profile", "ID", help: "profile id or generic:...", required: true),
             .value("--period", "S", help: "poll period per device (0: as fast as possible)"),
