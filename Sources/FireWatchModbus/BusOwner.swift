@@ -188,6 +188,9 @@ final class BusOwner: @unchecked Sendable {
                     if ctx.isRTU || needsFlush { ctx.flush(); needsFlush = false }
                     do {
                         image.store(block, values: try ctx.read(block))
+                    } catch .exception(let code) where code == 10 || code == 11 {
+                        // A gateway saying its target did not answer: the slave behind it is silent.
+                        throw .timeout
                     } catch .exception(let code) {
                         board.update(device.id) { $0.exceptions += 1 }
                         log("modbus \(device.id): exception \(code) (\(ModbusError.exceptionName(code))) reading \(block) at unit \(device.unit ?? 0)")

@@ -38,6 +38,26 @@ struct ModbusSimulatorTests {
         #expect(c.values.allSatisfy { $0.successes >= 2 && $0.failures == 0 })
     }
 
+    @Test("a unit the gateway cannot reach (exception 11) is a silent slave: offline and backed off")
+    func gatewayTargetMissing() throws {
+        let profile = try ModbusFixtures.profile("generic-1r4t")
+        let sim = MarketSimulator(.init(deviceCount: 1, profile: profile, seed: 1))
+        let endpoints = try sim.start()
+        defer { sim.stop() }
+        let sink = CollectingSink()
+        let ghost = PolledDevice(id: "ghost", profile: profile, transport: .modbusTCP(host: "127.0.0.1", port: endpoints[0].port, unit: 9),
+                                 period: 0.2)
+        let real = PolledDevice(id: "real", profile: profile, transport: endpoints[0].transport, period: 0.2)
+        let poller = try ModbusPoller(devices: [ghost, real], sink: sink, monitor: sink, options: .init(maxBackoff: 2))
+        poller.start()
+        defer { poller.stop() }
+        #expect(TestSupport.wait(timeout: 10) { sink.onlineTimes("real").count >= 10 })
+        #expect(sink.onlineTimes("ghost").isEmpty)
+        #expect(sink.latest("ghost", "device.online") == .number(0))
+        let c = try #require(poller.counters()["ghost"])
+        #expect(c.timeouts >= 2 && c.timeouts <= 6, "\(c)")
+    }
+
     @Test("scripted incidents: residual rise past 300 mA, temperature past 60 °C, open probe, silence")
     func incidents() throws {
         let profile = try ModbusFixtures.profile("generic-1r4t")
