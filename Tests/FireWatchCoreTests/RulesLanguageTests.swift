@@ -53,6 +53,9 @@ struct RulesLanguageTests {
         ("rule r on temperature.* {\n  signal alarm\n  when value > 50°C\n", 4, 1, "expected a clause"),
         ("rule r on temperature.* {\n  signal alarm\n  when value > 50 @\n}", 3, 19, "unexpected character"),
         ("rule r on temperature.* {\n  signal alarm\n  when avg(value) > 50°C\n}", 3, 12, "window length"),
+        ("rule r on temperature.* {\n  signal alarm\n  when avg(2000h) > 50°C\n}", 3, 12, "longer than 24 h"),
+        ("rule r on temperature.*, residual_current.* {\n  signal alarm\n  when value > 50\n}", 1, 26, "share a unit"),
+        ("rule r on temperature.*, state.temperature.* {\n  signal alarm\n  when value > 50\n}", 1, 6, "not both"),
     ])
     func errors(text: String, line: Int, column: Int, message: String) {
         do {
@@ -113,6 +116,20 @@ struct RulesLanguageTests {
         #expect(errors.count == 2)
         #expect(errors[0].message.contains("can never fire"))
         #expect(errors[1].message.contains("inconsistently") && errors[1].line == 3)
+    }
+
+    @Test("lint: contradicting bounds or states in one `and` can never fire", arguments: [
+        ("rule r on residual_current.* { signal alarm when value > 500mA and value < 0.3A }", true),
+        ("rule r on residual_current.* { signal alarm when value >= 300mA and value <= 300mA }", false),
+        ("rule r on residual_current.* { signal alarm when value > 300mA and value < 300mA }", true),
+        ("rule r on residual_current.* { signal alarm when 300mA < value and value < 400mA }", false),
+        ("rule r on residual_current.* { signal alarm when 300mA < value and value < 200mA }", true),
+        ("rule r on state.temperature.* { signal fault when state == fault_open and state == fault_short }", true),
+        ("rule r on state.temperature.* { signal fault when state == fault_open or state == fault_short }", false),
+    ])
+    func contradictions(text: String, never: Bool) throws {
+        let errors = RuleLint.check(try RulesSupport.parse(text))
+        #expect(errors.contains { $0.message.contains("can never fire") } == never, "\(errors)")
     }
 
     @Test("lint warns when an on-delay breaks the GB 50166 time budget")

@@ -1,7 +1,6 @@
 /// Checks a parsed rule (names, types, units) and compiles its conditions to `RuleInstruction`s.
 struct RuleCompiler {
     let file: String
-    let decl: RuleDecl
     let patterns: [ChannelPattern]
 
     enum ValueType: Equatable, CustomStringConvertible {
@@ -35,15 +34,16 @@ struct RuleCompiler {
 
     private(set) var deviceConstants: [[RuleInstruction]] = []
     private(set) var setpointKeys: [String] = []
+    /// Set values that are durations (e.g. a per-device comm-loss timeout): they lengthen the horizon.
+    private(set) var durationSetpointKeys: [String] = []
     private(set) var refs: [String] = []
     private(set) var window: Double = 0
     private(set) var usesSilence = false
     private(set) var longestDuration: Double = 0
     private(set) var firstSetpointConstant: Int?
 
-    init(file: String, decl: RuleDecl, patterns: [ChannelPattern]) {
+    init(file: String, patterns: [ChannelPattern]) {
         self.file = file
-        self.decl = decl
         self.patterns = patterns
     }
 
@@ -305,11 +305,25 @@ struct RuleCompiler {
             guard case .name(let key) = args[0].node else {
                 throw fail("setpoint's first argument is the set-value name, e.g. residual_current", args[0].position)
             }
-            let d = try compile(args[1])
+            var d = try compile(args[1])
             guard d.stage != .dynamic, d.type.isNumber || d.type == .duration else {
                 throw fail("setpoint's default must be a constant number such as 300mA", args[1].position)
             }
+            // Registered set values are in the canonical unit of their quantity (residual_current → mA),
+            // or of the rule's channels for other names: bring the default to that unit first.
+            let head = String(key.split(separator: ".").first ?? "")
+            if case .number(let u?) = d.type, let target = Channel.Quantity(rawValue: head)?.unit ?? channelUnit, target != .none {
+                guard let f = RuleUnits.factor(from: u, to: target) else {
+                    throw fail("set value '\(key)' is in \(target.rawValue), its default in \(u.rawValue)", args[1].position)
+                }
+                if f != 1 {
+                    d = combine(.mul, [d, Typed(type: .number(nil), stage: .literal, code: [.init(op: .constant, imm: f)])],
+                                type: .number(target))
+                }
+                d.type = .number(target)
+            }
             setpointKeys.append(key)
+            if d.type == .duration { durationSetpointKeys.append(key) }
             return Typed(type: d.type, stage: .device,
                          code: d.code + [.init(op: .setpoint, a: Int32(setpointKeys.count - 1))])
         case "cable_rated":
@@ -327,6 +341,9 @@ struct RuleCompiler {
             let d = try compile(args[0])
             guard d.type == .duration, d.stage == .literal, d.literal > 0 else {
                 throw fail("\(f)() takes a window length such as 30s or 5min", args[0].position)
+            }
+            guard d.literal <= 86_400 else {
+                throw fail("\(f)() window longer than 24 h", args[0].position, hint: "windows keep their samples in memory")
             }
             window = Swift.max(window, d.literal)
             let op: RuleInstruction.Op = switch f {

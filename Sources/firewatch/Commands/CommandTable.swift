@@ -8,7 +8,7 @@ enum Commands {
         Quick start: `firewatch demo` runs a simulated market end to end into firewatch.db,
         then `firewatch hazard list` shows the hazard records it opened.
         """,
-        subcommands: [deviceGroup, premisesGroup, hazardGroup, rulesGroup, profilesGroup, simulate])
+        subcommands: [demo, edge, simulate, status, deviceGroup, premisesGroup, hazardGroup, rulesGroup, profilesGroup])
 
     static let deviceGroup = CommandSpec(
         name: "device", abstract: "find, probe, register and commission detectors",
@@ -24,7 +24,7 @@ enum Commands {
 
     static let rulesGroup = CommandSpec(
         name: "rules", abstract: "check and replay alarm rules",
-        subcommands: [])
+        subcommands: rulesCommands)
 
     static let profilesGroup = CommandSpec(
         name: "profiles", abstract: "device profiles in Devices/",

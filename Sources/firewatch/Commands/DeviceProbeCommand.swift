@@ -10,21 +10,34 @@ extension Commands {
         .value("--baud", "N", help: "RTU baud rate", default: "9600"),
         .value("--parity", "N|E|O", help: "RTU parity", default: "N"),
         .value("--stop", "1|2", help: "RTU stop bits", default: "1"),
-        .value("--timeout", "S", help: "response timeout in seconds"),
+        .value("--timeout", "S", help: "Modbus: response timeout; MQTT: how long to wait for the next message (default 30)"),
     ]
 
     static let deviceProbe = CommandSpec(
-        name: "probe", abstract: "read every channel of one detector once",
+        name: "probe", abstract: "read every channel of one detector once (Modbus) or its next message (MQTT)",
         discussion: """
-        Prints a table, or with --json exactly one object:
+        Modbus (--tcp or --rtu, with --unit): prints a table, or with --json exactly one object:
         {"profile": ..., "unit": N, "channels": {"residual_current.1": {"value": 123.0, "unit": "mA", "state": "normal"}},
          "setpoints": {"residual_current.1": 300.0}}. A value the device marks invalid is null.
-        Exits 69 when the device does not answer or answers with an exception.
+        MQTT (--mqtt and --topic): waits for the next (not retained) message on the topic, decodes it with --profile and
+        prints {"profile": ..., "channels": {...}, "time": ISO-8601}.
+        Exits 69 when the device, broker or message does not answer in time, 65 when a payload does not decode.
         """,
         options: [.value("--profile", "ID", help: "profile id, or generic:... (docs/modbus-profiles.md)", required: true)]
             + modbusTargetOptions
-            + [.value("--unit", "N", help: "Modbus unit id", required: true), CommonOptions.json, CommonOptions.devices],
-        run: { args in try modbusProbe(args) })
+            + [.value("--unit", "N", help: "Modbus unit id (required with --tcp/--rtu)"), CommonOptions.json, CommonOptions.devices]
+            + mqttProbeOptions,
+        run: { args in
+            let modbus = args.string("--tcp") != nil || args.string("--rtu") != nil
+            let mqtt = args.string("--mqtt") != nil
+            guard modbus != mqtt else {
+                throw UsageError("give one of --tcp HOST:PORT, --rtu DEVICE (Modbus) or --mqtt URL --topic TOPIC (MQTT)",
+                                 command: args.commandPath)
+            }
+            if mqtt { return try mqttProbe(args) }
+            guard args.string("--unit") != nil else { throw UsageError("missing --unit N for a Modbus probe", command: args.commandPath) }
+            return try modbusProbe(args)
+        })
 
     /// The Modbus branch of `device probe`: the probe command calls it when --tcp or --rtu is given.
     static func modbusProbe(_ args: ParsedArguments) throws -> Int32 {
