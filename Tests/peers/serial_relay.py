@@ -51,6 +51,7 @@ def main():
     # Queued bytes per destination, each with its release time on the shared line.
     queue = {master: [], slave: []}
     line_free = time.monotonic()
+    last_src = None
     stats = {"to_slave": 0, "to_master": 0, "chunks_from_slave": 0, "corrupted": 0, "garbage": 0}
     running = [True]
 
@@ -87,6 +88,11 @@ def main():
                 if args.garbage_every and n % args.garbage_every == 0:
                     data = bytes(rng.randrange(256) for _ in range(5)) + data
                     stats["garbage"] += 1
+            # A new frame (other sender, or the line idle past 1.5 characters) starts only after
+            # 3.5 characters of silence (Modbus serial line guide V1.02 §2.5.1.1).
+            if src != last_src or now > line_free + 1.5 * char_time:
+                line_free = max(now, line_free + 3.5 * char_time)
+            last_src = src
             for b in data:
                 line_free = max(line_free, now) + char_time
                 queue[dst].append((line_free, b))
