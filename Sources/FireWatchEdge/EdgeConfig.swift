@@ -86,6 +86,8 @@ public struct EdgeConfig: Sendable, Decodable {
     public var mqtt: Broker?
     /// The fire office's broker for the uplink.
     public var office: Broker?
+    /// Uplink tunables (heartbeat, acknowledgement timeout, batch sizes; docs/uplink.md).
+    public var uplink: UplinkSettings?
 
     public init(edge: String, market: Market? = nil, data: String? = nil, governance: String? = nil,
                 devicesDir: String? = nil, rulesDir: String? = nil, pollPeriod: Double? = nil, premises: [Premises]? = nil,

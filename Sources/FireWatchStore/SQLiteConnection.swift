@@ -86,7 +86,12 @@ public final class SQLiteConnection {
         let s = try prepare(sql)
         try s.bind(arguments)
         guard try s.step() else { return nil }
-        return Row(statement: s)[0]
+        let value = Row(statement: s)[0]
+        // Reset now: a statement left on a row keeps a read transaction open, which makes this
+        // connection's next BEGIN IMMEDIATE fail at once with SQLITE_BUSY_SNAPSHOT when another
+        // connection has written meanwhile (no busy wait applies to that case).
+        s.reset()
+        return value
     }
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
