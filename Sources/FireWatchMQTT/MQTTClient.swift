@@ -8,7 +8,8 @@ import Synchronization
 /// own connecting, so it comes up even when the broker is down at start (mosquitto #1903 makes
 /// `connect_async` + `loop_start` give up in that case) and reconnects forever with a doubling
 /// delay capped at `reconnectMaxSeconds`. Every connect resubscribes every topic given to `subscribe`.
-/// Clean session is off, so QoS 1 messages queued by the broker while the client was away arrive.
+/// Clean session is off (unless a one-shot client asks), so QoS 1 messages queued by the broker
+/// while the client was away arrive.
 ///
 /// Handlers (`onMessage`, `onConnect`, `onDisconnect`, `onPublished`) are installed before `start()`
 /// and run on the network thread: they must not block (hand work to a queue). Topic and payload
@@ -67,7 +68,7 @@ public final class MQTTClient: @unchecked Sendable {
         guard !options.clientID.isEmpty else {
             throw MQTTError(code: MOSQ_ERR_INVAL.rawValue, message: "a stable, non-empty client id is required (clean session is off)")
         }
-        guard let h = mosquitto_new(options.clientID, false, nil) else {
+        guard let h = mosquitto_new(options.clientID, options.cleanSession, nil) else {
             throw MQTTError(code: MOSQ_ERR_NOMEM.rawValue, message: "mosquitto_new failed (errno \(cmosquitto_errno()))")
         }
         handle = h

@@ -47,10 +47,14 @@ public struct MQTTOptions: Sendable, Equatable {
     /// First reconnect delay; doubled after each failed attempt up to `reconnectMaxSeconds`, forever.
     public var reconnectMinSeconds: Double
     public var reconnectMaxSeconds: Double
+    /// Off for every long-lived client (the point of a persistent session); on only for one-shot
+    /// clients such as `device probe`, which must not leave a session queueing on the broker.
+    public var cleanSession: Bool
 
     public init(host: String = "127.0.0.1", port: Int = 1883, clientID: String, keepaliveSeconds: Int32 = 30,
                 username: String? = nil, password: String? = nil, tls: TLS? = nil, will: Will? = nil,
-                reconnectMinSeconds: Double = 0.5, reconnectMaxSeconds: Double = 30) {
+                reconnectMinSeconds: Double = 0.5, reconnectMaxSeconds: Double = 30, cleanSession: Bool = false) {
+        self.cleanSession = cleanSession
         self.host = host
         self.port = port
         self.clientID = clientID

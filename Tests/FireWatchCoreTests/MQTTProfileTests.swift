@@ -66,6 +66,9 @@ struct MQTTProfileTests {
         let d = try p.decode(topic: "4g/x/data", payload: bytes(#"{"serialNo":"A1","residualCurrent":50,"aTemperature":25}"#), now: 1000).get()
         #expect(values(d) == ["residual_current.1": 50, "temperature.1": 25, "device.online": 1])
         #expect(d.time == 1000)
+        let alarmed = try p.decode(topic: "4g/x/data", payload: bytes(#"{"serialNo":"A1","residualCurrent":50,"aTemperature":25,"alarm":4}"#), now: 1000).get()
+        // Clear bits of absent probes say nothing; a set bit always counts.
+        #expect(states(alarmed) == ["state.residual_current.1": .normal, "state.temperature.1": .normal, "state.temperature.2": .alarm])
     }
 
     @Test("the Alink profile reads params of property posts and takes the device from <vendor>/<id>-post")

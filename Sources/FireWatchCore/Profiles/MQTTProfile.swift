@@ -225,6 +225,10 @@ public struct MQTTProfile: Sendable {
                 let mask = UInt64(n)
                 for b in bits {
                     let on = mask & (1 << UInt64(b.bit)) != 0
+                    // A clear bit says nothing about a probe this message has no value for (a
+                    // single-probe detector still sends the whole mask).
+                    if !on, let subject = b.channel.stateSubject, values.contains(where: { $0.channel == subject }),
+                       !out.contains(where: { $0.channel == subject }) { continue }
                     out.append(Reading(device: device, channel: b.channel, value: .state(on ? set : .normal), time: time))
                 }
                 mapped += 1

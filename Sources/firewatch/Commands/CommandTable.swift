@@ -12,7 +12,7 @@ enum Commands {
 
     static let deviceGroup = CommandSpec(
         name: "device", abstract: "find, probe, register and commission detectors",
-        subcommands: [])
+        subcommands: [deviceProbeMQTT])
 
     static let premisesGroup = CommandSpec(
         name: "premises", abstract: "the premises registry (stalls, shops, rental buildings)",
