@@ -12,11 +12,11 @@ enum Commands {
 
     static let deviceGroup = CommandSpec(
         name: "device", abstract: "find, probe, register and commission detectors",
-        subcommands: [deviceProbeMQTT])
+        subcommands: [deviceProbeMQTT] + deviceCommands)
 
     static let premisesGroup = CommandSpec(
         name: "premises", abstract: "the premises registry (stalls, shops, rental buildings)",
-        subcommands: [])
+        subcommands: premisesCommands)
 
     static let hazardGroup = CommandSpec(
         name: "hazard", abstract: "hazard records and their lifecycle",
