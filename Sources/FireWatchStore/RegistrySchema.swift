@@ -59,5 +59,10 @@ extension GovernanceSchema {
       UPDATE devices SET origin = (SELECT value FROM registry_sync_meta WHERE key = 'origin') WHERE id = new.id;
     END;
     CREATE INDEX devices_market ON devices(market_id);
+    -- Records that existed before this migration enter the log once, so a new edge cache gets them.
+    INSERT INTO registry_changes(entity, record_id, market_id, changed_at)
+      SELECT 'premises', platform_id, market_id, updated_at FROM premises ORDER BY rowid;
+    INSERT INTO registry_changes(entity, record_id, market_id, changed_at)
+      SELECT 'device', id, market_id, updated_at FROM devices ORDER BY rowid;
     """)
 }

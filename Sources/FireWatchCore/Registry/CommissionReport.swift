@@ -29,6 +29,13 @@ public struct CommissionReport: Sendable, Equatable, Codable {
         public var value: Double?
         public var unit: String
         public var state: String
+
+        public init(channel: String, value: Double?, unit: String, state: String) {
+            self.channel = channel
+            self.value = value
+            self.unit = unit
+            self.state = state
+        }
     }
 
     public struct DeviceInfo: Sendable, Equatable, Codable {
@@ -56,6 +63,14 @@ public struct CommissionReport: Sendable, Equatable, Codable {
         public var sequence: Int64
         public var confirmed: Bool
         public var detail: String
+
+        public init(route: String, edge: String, sequence: Int64, confirmed: Bool, detail: String) {
+            self.route = route
+            self.edge = edge
+            self.sequence = sequence
+            self.confirmed = confirmed
+            self.detail = detail
+        }
     }
 
     public var by: String

@@ -3,7 +3,7 @@ import FireWatchStore
 import Foundation
 
 extension Commands {
-    static let deviceCommands: [CommandSpec] = [deviceRegister, deviceList, deviceShow, deviceMove, deviceDecommission]
+    static let deviceCommands: [CommandSpec] = [deviceRegister, deviceList, deviceShow, deviceMove, deviceDecommission, deviceCommission]
 
     static let addressOptions: [OptionSpec] = [
         .value("--bus", "NAME", help: "RS-485 bus name from the edge config (Modbus RTU)"),
