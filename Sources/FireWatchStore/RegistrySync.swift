@@ -36,6 +36,14 @@ public struct RegistryUpMessage: Sendable, Equatable, Codable {
     public var through: Int64
 
     enum CodingKeys: String, CodingKey { case edge, market, devices, through, officeCursor = "office_cursor" }
+
+    public init(edge: String, market: Market, officeCursor: Int64, devices: [RegistryDeviceRecord], through: Int64) {
+        self.edge = edge
+        self.market = market
+        self.officeCursor = officeCursor
+        self.devices = devices
+        self.through = through
+    }
 }
 
 /// Office → one edge (`firewatch/office/registry/<market>/<edge>`): the acknowledgement of the edge's
@@ -44,6 +52,11 @@ public struct RegistryDownMessage: Sendable, Equatable, Codable {
     public struct Rejection: Sendable, Equatable, Codable {
         public var device: String
         public var reason: String
+
+        public init(device: String, reason: String) {
+            self.device = device
+            self.reason = reason
+        }
     }
 
     public var edge: String
@@ -55,6 +68,17 @@ public struct RegistryDownMessage: Sendable, Equatable, Codable {
     /// Highest office change sequence included: the edge's new cursor.
     public var through: Int64
     public var rejected: [Rejection]
+
+    public init(edge: String, ack: Int64, market: Market?, premises: [RegistryPremisesRecord], devices: [RegistryDeviceRecord],
+                through: Int64, rejected: [Rejection]) {
+        self.edge = edge
+        self.ack = ack
+        self.market = market
+        self.premises = premises
+        self.devices = devices
+        self.through = through
+        self.rejected = rejected
+    }
 }
 
 /// What applying a remote device record did.

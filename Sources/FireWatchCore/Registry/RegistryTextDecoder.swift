@@ -14,13 +14,19 @@ public struct DecodedRegistryText: Sendable, Equatable {
     public var text: String
     public var encoding: RegistryTextEncoding
     public var undecodableLines: [Int]
+
+    public init(text: String, encoding: RegistryTextEncoding, undecodableLines: [Int] = []) {
+        self.text = text
+        self.encoding = encoding
+        self.undecodableLines = undecodableLines
+    }
 }
 
 /// Detects and decodes the encoding of a registry file.
 ///
 /// Rule: a UTF-8 BOM means UTF-8. Otherwise bytes that are valid UTF-8 are UTF-8 (GBK text of any
 /// length almost never is: its lead bytes 0x81–0xFE followed by 0x40–0xFE break UTF-8's
-/// continuation pattern). Otherwise GB18030, unless most non-ASCII lines are valid UTF-8 on their
+/// continuation pattern). Otherwise GB18030, unless more than half of the non-ASCII lines are valid UTF-8 on their
 /// own (a UTF-8 file with a few damaged lines). Lines that do not decode are reported, not guessed.
 ///
 /// GB18030 decoding uses Foundation's CoreFoundation converter (kCFStringEncodingGB_18030_2000,
@@ -42,7 +48,7 @@ public enum RegistryTextDecoder {
         let lines = split(bytes)
         let nonASCII = lines.filter { $0.contains { $0 >= 0x80 } }
         let validUTF8 = nonASCII.filter { String(validating: $0, as: UTF8.self) != nil }.count
-        if !nonASCII.isEmpty, validUTF8 * 10 >= nonASCII.count * 9 {
+        if !nonASCII.isEmpty, validUTF8 * 2 > nonASCII.count {
             return decodeUTF8(bytes[...], encoding: .utf8)
         }
         if let s = String(data: data, encoding: gb18030) {
