@@ -201,10 +201,11 @@ struct ModbusPeerTests {
     func lateSlave() throws {
         let dir = TestSupport.temporaryDirectory("mb-late")
         defer { try? FileManager.default.removeItem(at: dir) }
+        // The relay holds back unit 2's answers by 0.6 s, past the 0.3 s timeout: they reach the master
+        // while it waits for unit 1, with unit 2's own address, as on a real RS-485 line.
         let spec: [String: Any] = ["units": ["1": ["holding": [["address": 0, "words": [1111]]]],
-                                             "2": ["holding": [["address": 0, "words": [2222]]]]],
-                                   "delay": ["2": 0.6]]
-        let (transport, buses, stop) = try serve(spec, link: .rtu, dir: dir)
+                                             "2": ["holding": [["address": 0, "words": [2222]]]]]]
+        let (transport, buses, stop) = try serve(spec, link: .rtu, dir: dir, relayArgs: ["--delay-unit", "2:0.6", "--no-pacing"])
         defer { stop() }
         let profile = try ModbusProfile.generic(parameters: "generic:residual_current.1=0x0000")
         let sink = CollectingSink()
