@@ -203,7 +203,7 @@ struct ModbusPeerTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let spec: [String: Any] = ["units": ["1": ["holding": [["address": 0, "words": [1111]]]],
                                              "2": ["holding": [["address": 0, "words": [2222]]]]],
-                                   "delay": ["2": 0.6]]
+                                   "delay": ["2": 0.45]]
         let (transport, buses, stop) = try serve(spec, link: .rtu, dir: dir)
         defer { stop() }
         let profile = try ModbusProfile.generic(parameters: "generic:residual_current.1=0x0000")
@@ -216,7 +216,8 @@ struct ModbusPeerTests {
         defer { poller.stop() }
         Thread.sleep(forTimeInterval: 8)
         let u1 = sink.values("u1", "residual_current.1"), u2 = sink.values("u2", "residual_current.1")
-        #expect(u1.count >= 5)
+        // The late answer lands while u1 is being asked: those u1 polls fail (wrong slave), the rest succeed.
+        #expect(u1.count >= 3)
         #expect(u1.allSatisfy { $0 == .number(1111) }, "\(u1)")
         #expect(u2.allSatisfy { $0 == .number(2222) }, "\(u2)")
         #expect((poller.counters()["u2"]?.timeouts ?? 0) >= 2)
