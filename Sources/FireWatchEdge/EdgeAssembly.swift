@@ -31,6 +31,9 @@ public struct EdgeAssembly {
     public let sources: [any IngestSource]
     let statusWriter: EdgeStatusWriter
 
+    /// Default comm-loss timeout of MQTT detectors without a registered `comm_loss_timeout` (seconds).
+    public static let mqttCommLossSeconds: Double = 1860
+
     /// Where a folder of shipped files is: the config's value, else `./NAME`, else the installed copy.
     public static func defaultFolder(_ name: String, configured: String?) -> String {
         if let configured { return configured }
@@ -55,8 +58,14 @@ public struct EdgeAssembly {
         var errors: [ConfigError] = []
         for (i, entry) in config.devices.enumerated() {
             guard let transport = Transport(text: entry.transport) else { continue }  // validated at load
+            var setpoints = entry.setpoints ?? [:]
+            if case .mqtt = transport, setpoints["comm_loss_timeout"] == nil {
+                // 4G/NB-IoT detectors report every 1–15 min with 5–30 min heartbeats (domain.md §5): the
+                // 60 s default would fault between messages. One missed 30-minute heartbeat is the budget.
+                setpoints["comm_loss_timeout"] = Self.mqttCommLossSeconds
+            }
             let device = Device(id: entry.id, profileID: entry.profile, premisesID: entry.premises, marketID: config.market?.id,
-                                location: entry.location ?? "", transport: transport, setpoints: entry.setpoints ?? [:],
+                                location: entry.location ?? "", transport: transport, setpoints: setpoints,
                                 cable: entry.cable, status: entry.status ?? .registered)
             devices.append(device)
             switch transport {

@@ -83,6 +83,7 @@ final class EdgePipeline {
             queue.drain(timeout: 0.2, into: &readings)
             let mono = monotonic
             let wall = Date().timeIntervalSince1970
+            if !readings.isEmpty, let telemetry = delivery as? any ReadingSummarySink { telemetry.noteReadings(readings) }
             do {
                 for r in readings {
                     try archive.add(r)
