@@ -276,6 +276,36 @@ struct ModbusPeerTests {
         #expect(hits.first?.profiles == ["acrel-aim-r100"])
         #expect(hits.last?.profiles == [])
     }
+
+    @Test("a set value written over RTU goes through the bus owner, password first, and reads back")
+    func writeSetpointRTU() async throws {
+        let dir = TestSupport.temporaryDirectory("mb-write")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pair = try ModbusPeers.ptyPair(in: dir, "w")
+        let peer = try ModbusPeers.pymodbus(spec: ["units": ["2": ["holding": aimHolding()]]], rtu: pair.b, in: dir)
+        defer { peer.stop(); pair.stop() }
+        let aim = try ModbusFixtures.profile("acrel-aim-r100")
+        let bus = SerialBusConfig(name: "line1", path: pair.a)
+        let sink = CollectingSink()
+        let poller = try ModbusPoller(devices: [PolledDevice(id: "aim", profile: aim, transport: .modbusRTU(bus: "line1", unit: 2), period: 0.3)],
+                                      buses: [bus], sink: sink, monitor: sink)
+        poller.start()
+        #expect(TestSupport.wait(timeout: 20) { sink.onlineTimes("aim").count >= 2 })
+        try await poller.write(device: "aim", .setpoint(Channel(unchecked: "residual_current.3"), 500), password: 4321)
+        await #expect(throws: ModbusError.self) {  // 2000 mA is outside the manual's 6–1000 mA
+            try await poller.write(device: "aim", .setpoint(Channel(unchecked: "residual_current.3"), 2000), password: 4321)
+        }
+        #expect(TestSupport.wait(timeout: 10) { sink.onlineTimes("aim").count >= 4 })  // polling goes on around the write
+        poller.stop()
+        let result = try ModbusProbe.probe(profile: aim, target: .rtu(bus), unit: 2)
+        #expect(result.setpoints?["residual_current.3"] == 500)
+        #expect(result.setpoints?["residual_current.4"] == 300)
+        #expect(poller.counters()["aim"]?.writes == 1)
+        // The password went to 0x0000 before the set value.
+        let ctxCheck = try ModbusProbe.probe(profile: try ModbusProfile.generic(parameters: "generic:energy=0x0000"),
+                                             target: .rtu(bus), unit: 2)
+        #expect(ctxCheck.channels["energy"]?.value == 4321)
+    }
 }
 
 /// Log lines a poller wrote, for assertions.
