@@ -85,6 +85,9 @@ public final class ModbusPoller: Sendable {
         self.deviceOwner = map
     }
 
+    /// A poller dropped without `stop()` still stops its threads and closes its links.
+    deinit { stop() }
+
     /// Starts one thread per bus / endpoint. Calling it twice does nothing.
     public func start() { for o in owners { o.start() } }
 
