@@ -158,7 +158,7 @@ struct RulesEngineTests {
         d.feed(RulesSupport.number("d", "temperature.1", 30, at: 0))
         for t in stride(from: 5.0, through: 80, by: 5) { d.feed(RulesSupport.number("d", "device.online", 0, at: t)) }
         #expect(d.events.map { Int($0.time) } == [60])
-        #expect(d.events[0].channel == "" && d.events[0].value == nil)
+        #expect(d.events[0].channel == "device.online" && d.events[0].value == nil)
         d.feed(RulesSupport.number("d", "device.online", 1, at: 81))
         #expect(d.events.count == 2 && d.events[1].transition == .clear && d.events[1].time == 81)
         d.tick(to: 140)

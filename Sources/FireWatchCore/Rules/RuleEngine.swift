@@ -164,6 +164,9 @@ public final class RuleEngine {
         return d
     }
 
+    /// The channel named on events of device-level rules (comm loss): the device's liveness channel.
+    public static let deviceChannel = "device.online"
+
     /// The interned slot of a device's channel (created on first sight); use it with the fast-path `process`.
     public func slot(device: String, channel: Channel) -> EngineSlot {
         EngineSlot(index: slotFor(device: device, channel: channel.name))
@@ -436,7 +439,8 @@ public final class RuleEngine {
         let title = rule.title.render(.init(
             device: device, channel: channel, value: titleValue, setpoint: setpoint,
             unit: channel.isEmpty ? "" : Channel(unchecked: channel).unit.rawValue, state: state, rule: rule.name))
-        return EngineEvent(device: device, channel: channel, rule: rule.name, signal: rule.signal, transition: transition,
+        return EngineEvent(device: device, channel: channel.isEmpty ? Self.deviceChannel : channel, rule: rule.name,
+                           signal: rule.signal, transition: transition,
                            value: value, time: wall,
                            hazard: HazardSpec(category: rule.category, kind: rule.kind, severity: rule.severity, title: title),
                            announced: t.pointee.devices[Int(machine.device)].announced, chattering: chattering)
@@ -561,7 +565,7 @@ public final class RuleEngine {
             case .clearing: "clearing"
             }
             snap.machines.append(.init(
-                device: deviceContexts[Int(machine.device)].id, channel: machine.slot >= 0 ? slotChannel[Int(machine.slot)] : "",
+                device: deviceContexts[Int(machine.device)].id, channel: machine.slot >= 0 ? slotChannel[Int(machine.slot)] : Self.deviceChannel,
                 rule: rules.rules[Int(machine.rule)].name, phase: phase,
                 elapsed: machine.phase == .pending || machine.phase == .clearing ? now - machine.since : 0,
                 raiseAges: [machine.lastRaise, machine.lastRaise2].filter(\.isFinite).map { now - $0 }, window: window,

@@ -13,11 +13,11 @@ enum Commands {
 
     static let deviceGroup = CommandSpec(
         name: "device", abstract: "find, probe, register and commission detectors",
-        subcommands: [deviceProbe, deviceScan])
+        subcommands: [deviceProbe, deviceScan, devicePoll] + deviceCommands)
 
     static let premisesGroup = CommandSpec(
         name: "premises", abstract: "the premises registry (stalls, shops, rental buildings)",
-        subcommands: [premisesGrade])
+        subcommands: premisesCommands + [premisesGrade])
 
     static let hazardGroup = CommandSpec(
         name: "hazard", abstract: "hazard records and their lifecycle",
