@@ -71,7 +71,7 @@ public struct EdgeAssembly {
             switch transport {
             case .modbusTCP, .modbusRTU:
                 do {
-                    let profile = try ModbusProfile.resolve(entry.profile, in: profiles.modbus)
+                    let profile = try ModbusProfile.resolve(entry.profile, parameters: entry.params, in: profiles.modbus)
                     polled.append(PolledDevice(id: entry.id, profile: profile, transport: transport,
                                                period: entry.pollPeriod ?? config.pollPeriod))
                 } catch {
