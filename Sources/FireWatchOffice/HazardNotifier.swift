@@ -56,11 +56,15 @@ public final class HazardNotifier: Sendable {
         return accepted
     }
 
-    /// Sends what is queued, then stops the thread.
-    public func stop() {
+    /// Sends what is queued, then stops the thread; waits at most `grace` seconds (a hook still
+    /// running then is left to finish on its own, and what is still queued is logged as not sent).
+    public func stop(grace: Double = 5) {
         state.withLock { $0.stopping = true }
         ready.signal()
-        finished.wait()
+        if finished.wait(timeout: .now() + grace) == .timedOut {
+            let left = state.withLock { $0.queue.count }
+            log("notifier: stopping with \(left) notices not sent (the hazards are stored)")
+        }
     }
 
     private func run() {

@@ -42,6 +42,27 @@ struct OfficeEndToEndTests {
         #expect(try rig.officeCounter("SELECT COUNT(*) FROM alarm_events WHERE edge_id = 'market-1'") == 40)
     }
 
+    @Test("a slow notification hook never holds up ingestion or acknowledgement")
+    func slowHook() throws {
+        let rig = try OfficeRig(heartbeatTimeout: 60, devices: ["D1", "D2"], hookDelaySeconds: 20)
+        defer { rig.remove() }
+        let (store, seedDir) = try makeOfficeStore()
+        defer { try? FileManager.default.removeItem(at: seedDir) }
+        try FileManager.default.createDirectory(at: rig.dir.appendingPathComponent("office-data"), withIntermediateDirectories: true)
+        try store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try FileManager.default.copyItem(atPath: store.db.path, toPath: rig.officeDB)
+        try rig.broker.start()
+        try rig.startOffice()
+        let started = Date()
+        // Two hazards open, each hook takes 20 s; the edge is acknowledged long before the hooks finish.
+        let edge = try rig.startEdge(count: 400, exitWhenDelivered: true, timeout: 60)
+        #expect(rig.finish(edge, timeout: 60))
+        #expect(Date().timeIntervalSince(started) < 19, "delivery waited for the hook")
+        let noticesSoFar = (try? String(contentsOf: rig.notices, encoding: .utf8)) ?? ""
+        #expect(noticesSoFar.isEmpty, "the hooks are still sleeping")
+        try rig.expectNothingLost(count: 400)
+    }
+
     @Test("a silent edge opens an edge_offline fault after the heartbeat timeout; its return clears it")
     func edgeOffline() throws {
         let rig = try OfficeRig(heartbeatTimeout: 3)

@@ -22,13 +22,13 @@ final class OfficeRig: @unchecked Sendable {
     var notices: URL { dir.appendingPathComponent("notices.jsonl") }
 
     init(edgeID: String = "market-1", heartbeatTimeout: Double = 4, edgeData: URL? = nil, devices: [String] = [],
-         telemetryCapacity: Int = 50_000) throws {
+         telemetryCapacity: Int = 50_000, hookDelaySeconds: Int = 0) throws {
         dir = TestSupport.temporaryDirectory("office-rig")
         broker = MQTTTestBroker(directory: dir.appendingPathComponent("broker"))
         self.edgeID = edgeID
         self.edgeData = edgeData ?? dir.appendingPathComponent("edge-data")
         let hook = dir.appendingPathComponent("sms-gateway.sh")
-        try "#!/bin/sh\ncat >> '\(notices.path)'\n".write(to: hook, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\nsleep \(hookDelaySeconds)\ncat >> '\(notices.path)'\n".write(to: hook, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hook.path)
         try """
         { office: "office", broker: { url: "mqtt://127.0.0.1:\(broker.port)" }, data: "office-data",
