@@ -117,8 +117,13 @@ struct MQTTBrokerIngestTests {
 
     @Test("a TLS option pointing at a missing file is an error at creation, not a silent plain connection")
     func tlsMissingFile() {
-        #expect(throws: MQTTError.self) {
-            _ = try MQTTClient(options: MQTTOptions(clientID: "x", tls: .init(caFile: "/nonexistent/ca.crt")), log: { _ in })
+        // Repeated: a failed init must free the handle exactly once (it used to be freed twice).
+        for _ in 0..<100 {
+            #expect(throws: MQTTError.self) {
+                _ = try MQTTClient(options: MQTTOptions(clientID: "x", tls: .init(caFile: "/nonexistent/ca.crt")), log: { _ in })
+            }
         }
+        let ok = try? MQTTClient(options: MQTTOptions(clientID: "after"), log: { _ in })
+        #expect(ok != nil)
     }
 }
