@@ -65,7 +65,12 @@ struct MQTTClientTests {
         Thread.sleep(forTimeInterval: 1.5)  // SUBACK, and the session autosaved
         try broker.publish((1...20).map { ("t/a", "before\($0)") })
         #expect(TestSupport.wait(timeout: 10) { got.count >= 20 })
-        if how == "kill9" { broker.kill9() } else { broker.stop() }
+        if how == "kill9" {
+            broker.kill9()
+        } else {
+            broker.stop()
+            #expect(broker.child?.process.terminationReason == .exit, "mosquitto did not exit on SIGTERM")
+        }
         #expect(TestSupport.wait(timeout: 10) { !client.isConnected })
         try broker.start()
         // Published as soon as the broker is back, typically before the client has reconnected.
@@ -75,6 +80,47 @@ struct MQTTClientTests {
         #expect(payloads.isSuperset(of: (1...30).map { "after\($0)" }))
         #expect(client.connectCount >= 2)
         #expect(client.isConnected)
+    }
+
+    @Test("the broker publishes the last will when the connection dies, not after a clean stop")
+    func lastWill() throws {
+        let broker = MQTTTestBroker()
+        defer { broker.remove() }
+        try broker.start()
+        let got = Collector<MQTTMessage>()
+        let watcher = try MQTTClient(options: MQTTOptions(port: broker.port, clientID: "watcher", reconnectMinSeconds: 0.2), log: { _ in })
+        watcher.onMessage = { got.append($0) }
+        watcher.subscribe("edge/+/status", qos: 1)
+        watcher.start()
+        defer { watcher.stop() }
+        #expect(TestSupport.wait(timeout: 10) { watcher.isConnected })
+        Thread.sleep(forTimeInterval: 0.3)
+
+        // A clean stop sends DISCONNECT: no will.
+        let clean = try MQTTClient(options: MQTTOptions(port: broker.port, clientID: "edge-clean",
+                                                        will: .init(topic: "edge/clean/status", payload: Array("offline".utf8))),
+                                   log: { _ in })
+        clean.start()
+        #expect(TestSupport.wait(timeout: 10) { clean.isConnected })
+        clean.stop()
+
+        // A connection that dies (the proxy in between is killed): the will arrives.
+        let proxyPort = TestSupport.freePort()
+        let proxy = try ChildProcess("/usr/bin/socat", ["TCP-LISTEN:\(proxyPort),bind=127.0.0.1,reuseaddr", "TCP:127.0.0.1:\(broker.port)"],
+                                     label: "socat")
+        defer { proxy.stop() }
+        // socat without fork serves exactly one connection: the client's (it retries until socat listens).
+        let dying = try MQTTClient(options: MQTTOptions(port: proxyPort, clientID: "edge-dying", keepaliveSeconds: 5,
+                                                        will: .init(topic: "edge/dying/status", payload: Array("offline".utf8)),
+                                                        reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1), log: { _ in })
+        dying.start()
+        defer { dying.stop() }
+        #expect(TestSupport.wait(timeout: 10) { dying.isConnected })
+        proxy.kill9()
+        #expect(TestSupport.wait(timeout: 15) { got.all.contains { $0.topic == "edge/dying/status" } })
+        let will = got.all.first { $0.topic == "edge/dying/status" }
+        #expect(will?.payload == Array("offline".utf8))
+        #expect(!got.all.contains { $0.topic == "edge/clean/status" })
     }
 
     @Test("publishes at QoS 1 and reports the PUBACK by message id")
