@@ -80,15 +80,7 @@ public final class RegistrySyncEdge: @unchecked Sendable {
     }
 
     private func run() {
-        let store: SQLiteGovernanceStore
-        do {
-            store = try SQLiteGovernanceStore(path: governancePath)
-            try store.setSyncValue("origin", edgeID)
-        } catch {
-            statsBox.withLock { $0.lastError = "\(error)" }
-            log("registry sync: cannot open \(governancePath): \(error)")
-            return
-        }
+        guard let store = openStore({ s in try s.setSyncValue("origin", self.edgeID) }) else { return }
         let decoder = JSONDecoder(), encoder = JSONEncoder()
         var lastPoll = Date.distantPast
         while !stopping.withLock({ $0 }) {
@@ -133,5 +125,21 @@ public final class RegistrySyncEdge: @unchecked Sendable {
             }
             _ = wake.wait(timeout: .now() + min(interval, 0.5))
         }
+    }
+
+    /// Opens the database, retrying every 2 s until it opens or the sync is stopped (a disk that comes back, a lock).
+    private func openStore(_ prepare: (SQLiteGovernanceStore) throws -> Void) -> SQLiteGovernanceStore? {
+        while !stopping.withLock({ $0 }) {
+            do {
+                let store = try SQLiteGovernanceStore(path: governancePath)
+                try prepare(store)
+                return store
+            } catch {
+                statsBox.withLock { $0.lastError = "\(error)" }
+                log("registry sync: cannot open \(governancePath): \(error); retrying")
+                _ = wake.wait(timeout: .now() + 2)
+            }
+        }
+        return nil
     }
 }

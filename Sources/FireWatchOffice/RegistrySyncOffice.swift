@@ -63,12 +63,7 @@ public final class RegistrySyncOffice: @unchecked Sendable {
     }
 
     private func run() {
-        let store: SQLiteGovernanceStore
-        do { store = try SQLiteGovernanceStore(path: governancePath) } catch {
-            statsBox.withLock { $0.lastError = "\(error)" }
-            log("registry sync: cannot open \(governancePath): \(error)")
-            return
-        }
+        guard let store = openStore({ _ in }) else { return }
         let decoder = JSONDecoder(), encoder = JSONEncoder()
         while !stopping.withLock({ $0 }) {
             for payload in inbox.withLock({ q -> [[UInt8]] in defer { q.removeAll() }; return q }) {
@@ -99,5 +94,21 @@ public final class RegistrySyncOffice: @unchecked Sendable {
             }
             _ = wake.wait(timeout: .now() + 0.5)
         }
+    }
+
+    /// Opens the database, retrying every 2 s until it opens or the sync is stopped (a disk that comes back, a lock).
+    private func openStore(_ prepare: (SQLiteGovernanceStore) throws -> Void) -> SQLiteGovernanceStore? {
+        while !stopping.withLock({ $0 }) {
+            do {
+                let store = try SQLiteGovernanceStore(path: governancePath)
+                try prepare(store)
+                return store
+            } catch {
+                statsBox.withLock { $0.lastError = "\(error)" }
+                log("registry sync: cannot open \(governancePath): \(error); retrying")
+                _ = wake.wait(timeout: .now() + 2)
+            }
+        }
+        return nil
     }
 }
