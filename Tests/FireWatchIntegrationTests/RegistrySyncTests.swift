@@ -53,6 +53,14 @@ struct RegistrySyncTests {
             try? FileManager.default.removeItem(at: dir)
         }
 
+        /// Starts broker, office and edge, and waits until the edge has cached its market's three premises.
+        func startAndFillCache() throws {
+            try broker.start()
+            office.start()
+            edge.start()
+            #expect(TestSupport.wait(timeout: 30) { ((try? edgeStore().allPremises().count) ?? 0) == 3 })
+        }
+
         /// Each side's own connection, opened for one look and closed.
         func officeStore() throws -> SQLiteGovernanceStore { try SQLiteGovernanceStore(path: officeDB) }
         func edgeStore() throws -> SQLiteGovernanceStore { try SQLiteGovernanceStore(path: edgeDB) }
@@ -73,10 +81,7 @@ struct RegistrySyncTests {
     func offlineRegistration() throws {
         let f = try Fixture()
         defer { f.stop() }
-        try f.broker.start()
-        f.office.start()
-        f.edge.start()
-        #expect(TestSupport.wait(timeout: 30) { ((try? f.edgeStore().allPremises().count) ?? 0) == 3 })
+        try f.startAndFillCache()
         #expect(try f.edgeStore().premises(id: "FS-100") == nil, "another market's premises are not cached")
 
         f.broker.kill9()
@@ -106,10 +111,7 @@ struct RegistrySyncTests {
     func conflict() throws {
         let f = try Fixture()
         defer { f.stop() }
-        try f.broker.start()
-        f.office.start()
-        f.edge.start()
-        #expect(TestSupport.wait(timeout: 30) { ((try? f.edgeStore().allPremises().count) ?? 0) == 3 })
+        try f.startAndFillCache()
         let t0 = Date().timeIntervalSince1970
         try Self.register(try f.officeStore(), id: "D-C1", unit: 5, now: t0)
         try Self.register(try f.officeStore(), id: "D-C2", unit: 6, now: t0)
