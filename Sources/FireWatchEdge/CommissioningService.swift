@@ -99,8 +99,9 @@ public struct LiveCommissionReader: CommissionChannelReader {
     }
 
     private func modbus(_ device: Device, _ target: ModbusTarget, unit: Int) -> Result<ProbeResult, CommissionReadFailure> {
-        guard let profile = modbusProfiles[device.profileID] else {
-            return .failure(CommissionReadFailure("no Modbus profile '\(device.profileID)' in the profiles folder"))
+        let profile: ModbusProfile
+        do { profile = try ModbusProfile.resolve(device.profileID, in: modbusProfiles) } catch {
+            return .failure(CommissionReadFailure("\(error)"))
         }
         do { return .success(try ModbusProbe.probe(profile: profile, target: target, unit: unit, responseTimeout: responseTimeout)) }
         catch { return .failure(CommissionReadFailure(error.description)) }
@@ -153,8 +154,10 @@ public struct CommissioningService {
         guard let premises = try store.premises(id: device.premisesID) else {
             return .failure(RegistrationProblem("premises_unknown", "premises \(device.premisesID) of device \(deviceID) is not in the registry"))
         }
-        guard let profile = profiles[device.profileID] else {
-            return .failure(RegistrationProblem("profile_unknown", "no profile '\(device.profileID)' in the profiles folder"))
+        let profile: ProfileCapabilities
+        switch ProfileCatalog.resolve(device.profileID, in: profiles) {
+        case .success(let p): profile = p
+        case .failure(let problem): return .failure(problem)
         }
         var checks: [CommissionReport.Check] = []
         var values: [CommissionReport.Value] = []
