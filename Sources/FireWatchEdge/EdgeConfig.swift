@@ -17,6 +17,21 @@ public struct EdgeConfig: Sendable, Decodable {
         /// Profile parameters for generic profiles (docs/profiles.md).
         public var params: [String: String]?
         public var status: Device.Status?
+
+        public init(id: String, profile: String, premises: String, transport: String, location: String? = nil,
+                    setpoints: [String: Double]? = nil, cable: Device.CableClass? = nil, pollPeriod: Double? = nil,
+                    params: [String: String]? = nil, status: Device.Status? = nil) {
+            self.id = id
+            self.profile = profile
+            self.premises = premises
+            self.transport = transport
+            self.location = location
+            self.setpoints = setpoints
+            self.cable = cable
+            self.pollPeriod = pollPeriod
+            self.params = params
+            self.status = status
+        }
     }
 
     public struct SerialBus: Sendable, Decodable {
@@ -39,6 +54,18 @@ public struct EdgeConfig: Sendable, Decodable {
         public var certFile: String?
         public var keyFile: String?
         public var insecure: Bool?
+
+        public init(url: String, clientID: String? = nil, username: String? = nil, password: String? = nil,
+                    caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, insecure: Bool? = nil) {
+            self.url = url
+            self.clientID = clientID
+            self.username = username
+            self.password = password
+            self.caFile = caFile
+            self.certFile = certFile
+            self.keyFile = keyFile
+            self.insecure = insecure
+        }
     }
 
     /// This edge box's id: the first part of every event's identity.
@@ -60,6 +87,23 @@ public struct EdgeConfig: Sendable, Decodable {
     /// The fire office's broker for the uplink.
     public var office: Broker?
 
+    public init(edge: String, market: Market? = nil, data: String? = nil, governance: String? = nil,
+                devicesDir: String? = nil, rulesDir: String? = nil, pollPeriod: Double? = nil, premises: [Premises]? = nil,
+                devices: [DeviceEntry], buses: [SerialBus]? = nil, mqtt: Broker? = nil, office: Broker? = nil) {
+        self.edge = edge
+        self.market = market
+        self.data = data
+        self.governance = governance
+        self.devicesDir = devicesDir
+        self.rulesDir = rulesDir
+        self.pollPeriod = pollPeriod
+        self.premises = premises
+        self.devices = devices
+        self.buses = buses
+        self.mqtt = mqtt
+        self.office = office
+    }
+
     /// Loads and validates a config file; relative paths are resolved against the file's folder.
     public static func load(file: String) throws(ConfigErrors) -> EdgeConfig {
         let source: JSON5Source
@@ -79,7 +123,7 @@ public struct EdgeConfig: Sendable, Decodable {
         return config
     }
 
-    func validate(source: JSON5Source) throws(ConfigErrors) {
+    public func validate(source: JSON5Source) throws(ConfigErrors) {
         var errors: [ConfigError] = []
         func err(_ field: String, _ message: String, hint: String? = nil, key: String? = nil) {
             errors.append(ConfigError(file: source.file, line: key.flatMap { source.line(ofKey: $0) }, field: field,
@@ -121,6 +165,10 @@ public struct EdgeConfig: Sendable, Decodable {
                 if !Channel.isValid(channel) { err("\(field).setpoints", "'\(channel)' is not a canonical channel") }
                 if !value.isFinite || value < 0 { err("\(field).setpoints.\(channel)", "set value \(value) must be a positive number") }
             }
+        }
+        for (i, p) in (premises ?? []).enumerated() where p.marketID != nil && p.marketID != market?.id {
+            err("premises[\(i)].marketID", "premises \(p.platformID) names market '\(p.marketID!)' but the config's market is "
+                + (market.map { "'\($0.id)'" } ?? "not set"), hint: "set market: { id: \"\(p.marketID!)\", name: … }")
         }
         if governance == nil && office == nil {
             err("governance", "neither governance (a local database) nor office (the fire office's broker) is set",

@@ -73,25 +73,22 @@ public final class MQTTClient: @unchecked Sendable {
         }
         handle = h
         mosquitto_user_data_set(h, Unmanaged.passUnretained(self).toOpaque())
-        do throws(MQTTError) {
-            try check(mosquitto_threaded_set(h, true), "threaded_set")
-            if options.username != nil || options.password != nil {
-                try check(mosquitto_username_pw_set(h, options.username, options.password), "username_pw_set")
+        // From here every stored property is set: if an option below throws, Swift runs deinit,
+        // which destroys the handle (destroying it here as well would be a double free).
+        try check(mosquitto_threaded_set(h, true), "threaded_set")
+        if options.username != nil || options.password != nil {
+            try check(mosquitto_username_pw_set(h, options.username, options.password), "username_pw_set")
+        }
+        if let tls = options.tls {
+            try check(mosquitto_tls_set(h, tls.caFile, nil, tls.certFile, tls.keyFile, nil),
+                      "tls_set (ca \(tls.caFile), cert \(tls.certFile ?? "-"), key \(tls.keyFile ?? "-"))")
+            if tls.insecure { try check(mosquitto_tls_insecure_set(h, true), "tls_insecure_set") }
+        }
+        if let will = options.will {
+            let rc = will.payload.withUnsafeBytes { raw in
+                mosquitto_will_set(h, will.topic, Int32(raw.count), raw.baseAddress, will.qos, will.retain)
             }
-            if let tls = options.tls {
-                try check(mosquitto_tls_set(h, tls.caFile, nil, tls.certFile, tls.keyFile, nil),
-                          "tls_set (ca \(tls.caFile), cert \(tls.certFile ?? "-"), key \(tls.keyFile ?? "-"))")
-                if tls.insecure { try check(mosquitto_tls_insecure_set(h, true), "tls_insecure_set") }
-            }
-            if let will = options.will {
-                let rc = will.payload.withUnsafeBytes { raw in
-                    mosquitto_will_set(h, will.topic, Int32(raw.count), raw.baseAddress, will.qos, will.retain)
-                }
-                try check(rc, "will_set (\(will.topic))")
-            }
-        } catch {
-            mosquitto_destroy(h)
-            throw error
+            try check(rc, "will_set (\(will.topic))")
         }
         installCallbacks()
     }

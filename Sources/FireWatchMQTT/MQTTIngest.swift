@@ -76,9 +76,15 @@ public final class MQTTIngest: Sendable {
     /// Rejections logged per device before logging only every 100th.
     static let loggedRejectionsPerDevice = 50
 
-    private struct Binding: Sendable {
-        var device: Device
-        var profile: Result<MQTTProfile, MQTTBindingError>
+    /// One registered device with the profile that decodes it (a class: one retain per message, not
+    /// a copy of every field).
+    private final class Binding: Sendable {
+        let device: Device
+        let profile: Result<MQTTProfile, MQTTBindingError>
+        init(device: Device, profile: Result<MQTTProfile, MQTTBindingError>) {
+            self.device = device
+            self.profile = profile
+        }
     }
 
     private struct Bucket {
@@ -163,6 +169,9 @@ public final class MQTTIngest: Sendable {
 
     public func snapshot() -> MQTTIngestSnapshot { state.withLock { $0.counters } }
 
+    /// Messages seen so far (cheap; `snapshot()` copies every counter).
+    public var messageCount: Int { state.withLock { $0.counters.messages } }
+
     public func handle(_ message: MQTTMessage) {
         handle(topic: message.topic, payload: message.payload, now: wallClock(), monotonic: monotonicClock())
     }
@@ -182,23 +191,23 @@ public final class MQTTIngest: Sendable {
         }
 
         // 1. Which registered device is this? Try every profile whose pattern matches the topic.
-        var chosen: (Binding, MQTTProfile)?
+        var chosen: Binding?
         var unknownID: String?
-        var mismatch: (Binding, MQTTProfile)?
+        var mismatch: (Binding, String)?
         var unattributed: MQTTPayloadRejection?
         let bindings = state.withLock { s in
             s.counters.messages += 1
             return s.bindings
         }
-        for profile in profiles {
-            guard profile.topic.match(topic) != nil else { continue }
+        for k in profiles.indices {
+            guard profiles[k].topic.match(topic) != nil else { continue }
             let id: Result<String, MQTTPayloadRejection>
-            if profile.topic.capturesDevice {
-                id = profile.deviceID(topic: topic, json: nil)
+            if profiles[k].topic.capturesDevice {
+                id = profiles[k].deviceID(topic: topic, json: nil)
             } else {
-                switch parsed(limit: profile.limits.maxPayloadBytes) {
+                switch parsed(limit: profiles[k].limits.maxPayloadBytes) {
                 case .failure(let r): id = .failure(r)
-                case .success(let j): id = profile.deviceID(topic: topic, json: j)
+                case .success(let j): id = profiles[k].deviceID(topic: topic, json: j)
                 }
             }
             guard case .success(let deviceID) = id else {
@@ -206,13 +215,13 @@ public final class MQTTIngest: Sendable {
                 continue
             }
             guard let binding = bindings[deviceID] else { unknownID = unknownID ?? deviceID; continue }
-            if binding.device.profileID == profile.id { chosen = (binding, profile); break }
-            mismatch = mismatch ?? (binding, profile)
+            if binding.device.profileID == profiles[k].id { chosen = binding; break }
+            mismatch = mismatch ?? (binding, profiles[k].id)
         }
 
-        guard let (binding, _) = chosen else {
-            if let (binding, profile) = mismatch {
-                reject(binding.device.id, topic: topic, reason: "topic matches profile '\(profile.id)' but the device is registered with '\(binding.device.profileID)'")
+        guard let binding = chosen else {
+            if let (binding, profileID) = mismatch {
+                reject(binding.device.id, topic: topic, reason: "topic matches profile '\(profileID)' but the device is registered with '\(binding.device.profileID)'")
             } else if let unknownID {
                 quarantine(unknownID, topic: topic)
             } else if let unattributed {
@@ -231,18 +240,17 @@ public final class MQTTIngest: Sendable {
         }
 
         // 3. Decode with the device's (possibly specialised) profile.
-        let profile: MQTTProfile
-        switch binding.profile {
-        case .failure(let e): reject(device, topic: topic, reason: e.text); return
-        case .success(let p): profile = p
+        guard case .success(let profile) = binding.profile else {
+            if case .failure(let e) = binding.profile { reject(device, topic: topic, reason: e.text) }
+            return
         }
+        let limit = profile.limits.maxPayloadBytes
         let decoded: Result<MQTTDecoded, MQTTPayloadRejection>
-        switch parsed(limit: profile.limits.maxPayloadBytes) {
+        switch parsed(limit: limit) {
         case .failure(let r): decoded = .failure(r)
         case .success(let j):
-            decoded = payload.count > profile.limits.maxPayloadBytes
-                ? .failure(.tooLarge(bytes: payload.count, limit: profile.limits.maxPayloadBytes))
-                : profile.decode(topic: topic, json: j, now: now)
+            decoded = payload.count > limit ? .failure(.tooLarge(bytes: payload.count, limit: limit))
+                                            : profile.decode(topic: topic, json: j, now: now)
         }
         switch decoded {
         case .failure(let r):
@@ -264,24 +272,24 @@ public final class MQTTIngest: Sendable {
     // MARK: bookkeeping
 
     private func admit(_ device: String, monotonic: Double) -> Bool {
-        state.withLock { s in
-            guard rateLimit.burst.isFinite else { return true }
+        guard rateLimit.burst.isFinite else { return true }
+        let (ok, limitedSoFar) = state.withLock { s -> (Bool, Int) in
             var b = s.buckets[device] ?? Bucket(tokens: rateLimit.burst, last: monotonic)
             b.tokens = min(rateLimit.burst, b.tokens + max(0, monotonic - b.last) * rateLimit.messagesPerSecond)
             b.last = monotonic
             let ok = b.tokens >= 1
             if ok { b.tokens -= 1 }
             s.buckets[device] = b
-            if !ok {
-                s.counters.devices[device, default: .init()].rateLimited += 1
-                s.troubled.insert(device)
-                if s.counters.devices[device]!.rateLimited == 1 {
-                    log("mqtt: device \(device): rate limit of \(rateLimit.messagesPerSecond)/s (burst \(Int(rateLimit.burst))) exceeded; "
-                        + "dropping its messages until it slows down (counted in status)")
-                }
-            }
-            return ok
+            guard !ok else { return (true, 0) }
+            s.counters.devices[device, default: .init()].rateLimited += 1
+            s.troubled.insert(device)
+            return (false, s.counters.devices[device]!.rateLimited)
         }
+        if !ok && (limitedSoFar == 1 || limitedSoFar % 1000 == 0) {
+            log("mqtt: device \(device): over its rate limit of \(rateLimit.messagesPerSecond)/s (burst \(Int(rateLimit.burst))); "
+                + "dropping its messages until it slows down (\(limitedSoFar) dropped so far, counted in status)")
+        }
+        return ok
     }
 
     private func reject(_ device: String, topic: String, reason: String) {

@@ -145,7 +145,8 @@ public final class SQLiteGovernanceStore: GovernanceStore {
                     hazardID = id
                     try db.run("UPDATE hazards SET event_count = event_count + 1, updated_at = ?, condition_active = 1 WHERE id = ?",
                                [.real(e.time), .integer(id)])
-                    try step(id, time: e.time, action: "repeat", actor: "system", note: note(for: e))
+                    let escalated = try escalate(id, with: e)
+                    try step(id, time: e.time, action: escalated ? "escalated" : "repeat", actor: "system", note: note(for: e))
                 case (.raise, nil):
                     try db.run("""
                         INSERT INTO hazards (premises_id, device_id, edge_id, category, kind, signal, severity, title, status,
@@ -177,6 +178,23 @@ public final class SQLiteGovernanceStore: GovernanceStore {
                       SQLValue(e.announced), SQLValue(e.chattering), SQLValue(e.isTest), SQLValue(late), SQLValue(hazardID)])
             return .stored(hazard: hazardID, opened: opened)
         }
+    }
+
+    /// A pre-alarm hazard that receives an alarm (or a higher severity) takes the higher class, severity,
+    /// title and the earlier deadline: one record that escalates, never two for one condition.
+    private func escalate(_ id: Int64, with e: AlarmEvent) throws -> Bool {
+        guard let row = try db.query("SELECT signal, severity, opened_at, deadline FROM hazards WHERE id = ?", [.integer(id)], {
+            (SignalClass(rawValue: $0.text(0)) ?? .fault, Severity(rawValue: $0.text(1)) ?? .medium, $0.double(2), $0.optionalDouble(3))
+        }).first else { return false }
+        let higherSignal = e.signal < row.0 && row.0 == .prealarm
+        let higherSeverity = e.hazard.severity > row.1
+        guard higherSignal || higherSeverity else { return false }
+        let severity = max(e.hazard.severity, row.1)
+        let deadline = min(row.3 ?? .infinity, RectificationPolicy.deadline(openedAt: row.2, severity: severity))
+        try db.run("UPDATE hazards SET signal = ?, severity = ?, title = ?, deadline = ? WHERE id = ?",
+                   [.text(higherSignal ? e.signal.rawValue : row.0.rawValue), .text(severity.rawValue), .text(e.hazard.title),
+                    .real(deadline), .integer(id)])
+        return true
     }
 
     private func note(for e: AlarmEvent) -> String {

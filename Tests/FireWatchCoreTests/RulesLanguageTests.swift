@@ -115,6 +115,20 @@ struct RulesLanguageTests {
         #expect(errors[1].message.contains("inconsistently") && errors[1].line == 3)
     }
 
+    @Test("lint: contradicting bounds or states in one `and` can never fire", arguments: [
+        ("rule r on residual_current.* { signal alarm when value > 500mA and value < 0.3A }", true),
+        ("rule r on residual_current.* { signal alarm when value >= 300mA and value <= 300mA }", false),
+        ("rule r on residual_current.* { signal alarm when value > 300mA and value < 300mA }", true),
+        ("rule r on residual_current.* { signal alarm when 300mA < value and value < 400mA }", false),
+        ("rule r on residual_current.* { signal alarm when 300mA < value and value < 200mA }", true),
+        ("rule r on state.temperature.* { signal fault when state == fault_open and state == fault_short }", true),
+        ("rule r on state.temperature.* { signal fault when state == fault_open or state == fault_short }", false),
+    ])
+    func contradictions(text: String, never: Bool) throws {
+        let errors = RuleLint.check(try RulesSupport.parse(text))
+        #expect(errors.contains { $0.message.contains("can never fire") } == never, "\(errors)")
+    }
+
     @Test("lint warns when an on-delay breaks the GB 50166 time budget")
     func budget() throws {
         let set = try RulesSupport.parse("rule slow on residual_current.* { signal alarm when value >= 300mA for 30s }")

@@ -94,6 +94,36 @@ struct RulesScenarioTests {
         #expect(events.isEmpty, "\(events.map(\.rule))")
     }
 
+    @Test("a slow 4G detector registers its own comm-loss timeout; replay runs on long enough to show it")
+    func commLossTimeout() throws {
+        let pack = try RulesSupport.defaultPack()
+        let slow = DeviceContext(id: "G-1", setpoints: ["comm_loss_timeout": 900])
+        var rows: [Reading] = []
+        for t in stride(from: 0.0, through: 3000, by: 300) { rows.append(RulesSupport.number("G-1", "residual_current.1", 80, at: t)) }
+        rows.append(RulesSupport.number("G-2", "residual_current.1", 80, at: 3000))
+        #expect(RuleReplay.run(rules: pack, readings: rows, devices: [slow]).filter { $0.device == "G-1" }.isEmpty,
+                "a 5-minute heartbeat with a 900 s timeout is not a comm loss")
+        let unregistered = RuleReplay.run(rules: pack, readings: rows, devices: [])
+        #expect(unregistered.filter { $0.device == "G-1" && $0.transition == .raise }.count == 10, "with the 60 s default it is, every time")
+        // G-1 falls silent after 1200 s; the replay tail is lengthened to the registered 900 s.
+        let silent = rows.filter { $0.device != "G-1" || $0.time <= 1200 }
+        let lost = RuleReplay.run(rules: pack, readings: silent, devices: [slow]).filter { $0.device == "G-1" }
+        #expect(lost.map(\.time) == [2100])
+        #expect(lost.first?.hazard.title == "设备通信中断：设备 G-1 超过 900 秒无数据")
+    }
+
+    @Test("voltage and current states from the detector: phase loss is a fault, overload an alarm")
+    func phasesAndLoads() throws {
+        let d = RulesSupport.Driver(try RulesSupport.defaultPack())
+        for t in stride(from: 0.0, through: 20, by: 5) {
+            d.feed(RulesSupport.state("d", "state.voltage.b", .phaseLoss, at: t))
+            d.feed(RulesSupport.state("d", "state.current.a", .overload, at: t))
+        }
+        let raised = d.events.filter { $0.transition == .raise }.map { "\($0.rule) \($0.signal.rawValue)" }
+        #expect(Set(raised) == ["voltage_fault fault", "current_overload alarm"])
+        #expect(d.events.first { $0.rule == "voltage_fault" }?.hazard.title == "电压异常：设备 d 电压B相状态 缺相")
+    }
+
     @Test("replay CSV: header optional, ISO-8601 or epoch times, bad rows named by line and column")
     func csv() throws {
         let ok = "2026-12-03T10:15:00+08:00,d,residual_current.1,120\n1796000100,d,state.temperature.1,fault_open\n1796000101,d,temperature.1,\n"

@@ -89,6 +89,38 @@ struct MQTTBrokerIngestTests {
         #expect(snap.devices.values.reduce(0) { $0 + $1.rejected } == badOnDevices)
     }
 
+    @Test("no reading lost across a client restart and a broker kill -9: QoS 1 messages queued meanwhile become readings")
+    func restarts() throws {
+        let broker = MQTTTestBroker()
+        defer { broker.remove() }
+        try broker.start()
+        let sink = MQTTTestSink()
+        let devices = [mqttDevice("R1", profile: "json-4g-detector")]
+        var (client, ingest) = try start(broker, devices: devices, sink: sink, id: "restarts")
+        func leaks() -> Set<Double> { Set(sink.readings.filter { $0.channel.name == "residual_current.1" }.compactMap(\.number)) }
+        try broker.publish((0..<30).map { ("4g/p/data", json4g("R1", leak: Double($0))) })
+        #expect(TestSupport.wait(timeout: 15) { leaks().count == 30 })
+
+        // The edge process restarts: same client id, messages published while it was away.
+        client.stop()
+        try broker.publish((30..<60).map { ("4g/p/data", json4g("R1", leak: Double($0))) })
+        client = try MQTTClient(options: MQTTOptions(port: broker.port, clientID: "restarts", keepaliveSeconds: 5,
+                                                     reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1), log: { _ in })
+        ingest.attach(to: client)
+        client.start()
+        defer { client.stop() }
+        #expect(TestSupport.wait(timeout: 15) { leaks().count == 60 })
+
+        // The broker dies hard and comes back; the client reconnects by itself.
+        Thread.sleep(forTimeInterval: 1.5)  // session autosaved
+        broker.kill9()
+        try broker.start()
+        try broker.publish((60..<90).map { ("4g/p/data", json4g("R1", leak: Double($0))) })
+        #expect(TestSupport.wait(timeout: 20) { leaks().count == 90 })
+        #expect(leaks() == Set((0..<90).map(Double.init)))
+        #expect(ingest.snapshot().rejected == 0)
+    }
+
     @Test("TLS with a CA and client certificate made by the test; a client trusting another CA does not connect")
     func tls() throws {
         let dir = TestSupport.temporaryDirectory("mqtt-tls")
@@ -117,8 +149,13 @@ struct MQTTBrokerIngestTests {
 
     @Test("a TLS option pointing at a missing file is an error at creation, not a silent plain connection")
     func tlsMissingFile() {
-        #expect(throws: MQTTError.self) {
-            _ = try MQTTClient(options: MQTTOptions(clientID: "x", tls: .init(caFile: "/nonexistent/ca.crt")), log: { _ in })
+        // Repeated: a failed init must free the handle exactly once (it used to be freed twice).
+        for _ in 0..<100 {
+            #expect(throws: MQTTError.self) {
+                _ = try MQTTClient(options: MQTTOptions(clientID: "x", tls: .init(caFile: "/nonexistent/ca.crt")), log: { _ in })
+            }
         }
+        let ok = try? MQTTClient(options: MQTTOptions(clientID: "after"), log: { _ in })
+        #expect(ok != nil)
     }
 }

@@ -65,7 +65,12 @@ struct MQTTClientTests {
         Thread.sleep(forTimeInterval: 1.5)  // SUBACK, and the session autosaved
         try broker.publish((1...20).map { ("t/a", "before\($0)") })
         #expect(TestSupport.wait(timeout: 10) { got.count >= 20 })
-        if how == "kill9" { broker.kill9() } else { broker.stop() }
+        if how == "kill9" {
+            broker.kill9()
+        } else {
+            broker.stop()
+            #expect(broker.child?.process.terminationReason == .exit, "mosquitto did not exit on SIGTERM")
+        }
         #expect(TestSupport.wait(timeout: 10) { !client.isConnected })
         try broker.start()
         // Published as soon as the broker is back, typically before the client has reconnected.

@@ -70,12 +70,18 @@ final class MQTTTestBroker: @unchecked Sendable {
 
     func start() throws {
         generation += 1
-        child = try ChildProcess("/usr/sbin/mosquitto", ["-c", dir.appendingPathComponent("mosquitto.conf").path],
+        // The test process blocks SIGTERM/SIGINT/SIGHUP and children inherit the mask, so a plain
+        // spawn would make `stop()` a SIGKILL after its grace period. Unblock them before exec.
+        let exec = "import os, signal; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]); "
+            + "os.execv('/usr/sbin/mosquitto', ['mosquitto', '-c', os.environ['FW_MOSQUITTO_CONF']])"
+        child = try ChildProcess(TestSupport.python, ["-c", exec],
+                                 environment: ["FW_MOSQUITTO_CONF": dir.appendingPathComponent("mosquitto.conf").path],
                                  directory: dir, label: "mosquitto-\(generation)")
         #expect(TestSupport.waitForPort(port, timeout: 15), "mosquitto did not listen on \(port): \(child?.stderr ?? "")")
     }
 
-    func stop() { child?.stop() }
+    /// SIGTERM (mosquitto saves its persistence file and exits); SIGKILL only if it hangs.
+    func stop() { child?.stop(grace: 10) }
     func kill9() { child?.kill9() }
 
     /// Publishes `TOPIC\tPAYLOAD` lines with paho-mqtt and waits for every PUBACK.

@@ -118,3 +118,38 @@ struct GovernanceStoreTests {
         #expect(try store.ingest(event(1, device: "NOPE"), receivedAt: 2001, late: false) == .stored(hazard: nil, opened: false))
     }
 }
+
+@Suite("hazard escalation")
+struct HazardEscalationTests {
+    @Test("an alarm attaching to a pre-alarm hazard escalates it: class, severity, title, earlier deadline")
+    func escalates() throws {
+        let (store, _) = try makeStore()
+        var pre = event(1)
+        pre.signal = .prealarm
+        pre.hazard.severity = .medium
+        pre.hazard.title = "剩余电流预警"
+        _ = try store.ingest(pre, receivedAt: 2001, late: false)
+        let before = try #require(try store.hazards(HazardFilter()).first)
+        #expect(before.signal == .prealarm)
+        _ = try store.ingest(event(2, time: 2100), receivedAt: 2101, late: false)
+        let hazards = try store.hazards(HazardFilter())
+        #expect(hazards.count == 1)
+        let after = try #require(hazards.first)
+        #expect(after.signal == .alarm)
+        #expect(after.severity == .high)
+        #expect(after.title == "剩余电流超限报警")
+        #expect(try #require(after.deadline) < (try #require(before.deadline)))
+        #expect(try store.hazardDetail(id: after.id)?.steps.map(\.action) == ["opened", "escalated"])
+        // A later pre-alarm does not de-escalate the record.
+        _ = try store.ingest(pre.with(sequence: 3), receivedAt: 2201, late: false)
+        #expect(try store.hazards(HazardFilter()).first?.signal == .alarm)
+    }
+}
+
+extension AlarmEvent {
+    func with(sequence: Int64) -> AlarmEvent {
+        var e = self
+        e.sequence = sequence
+        return e
+    }
+}

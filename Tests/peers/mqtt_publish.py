@@ -24,22 +24,30 @@ def main() -> int:
     ap.add_argument("--raw", action="store_true", help="payloads are Python bytes literals' bodies (escapes)")
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--client-id", default="")
+    ap.add_argument("--max-inflight", type=int, default=20)
     args = ap.parse_args()
 
     lines = (open(args.file, encoding="utf-8") if args.file else sys.stdin).read().splitlines()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=args.client_id)
     if args.tls_ca:
         client.tls_set(ca_certs=args.tls_ca, certfile=args.tls_cert, keyfile=args.tls_key)
+    client.max_inflight_messages_set(args.max_inflight)
     client.connect(args.host, args.port, keepalive=30)
     client.loop_start()
+    deadline = time.time() + args.timeout
+    while not client.is_connected() and time.time() < deadline:
+        time.sleep(0.01)
     infos = []
+    window = max(args.max_inflight * 10, 100)
     for line in lines:
         if not line:
             continue
         topic, _, payload = line.partition("\t")
         data = payload.encode("utf-8").decode("unicode_escape").encode("latin-1") if args.raw else payload.encode("utf-8")
+        # Keep a bounded number of unacknowledged messages in paho's queue.
+        if args.qos > 0 and len(infos) >= window:
+            infos[-window].wait_for_publish(timeout=max(0.01, deadline - time.time()))
         infos.append(client.publish(topic, data, qos=args.qos))
-    deadline = time.time() + args.timeout
     for info in infos:
         remaining = deadline - time.time()
         if remaining <= 0:

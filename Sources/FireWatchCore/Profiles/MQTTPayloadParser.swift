@@ -75,6 +75,7 @@ private struct Parser {
         guard depth <= maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
         i += 1
         var out: [String: JSONValue] = [:]
+        out.reserveCapacity(16)  // detector payloads: about a dozen keys; avoids regrowing
         skipSpace()
         if i < buf.count, buf[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
         while true {
@@ -114,15 +115,18 @@ private struct Parser {
     mutating func string() throws -> String {
         i += 1
         let start = i
-        // Fast path: no escapes.
+        var ascii = true
+        // Fast path: no escapes; ASCII needs no UTF-8 validation.
         while i < buf.count {
             let c = buf[i]
             if c == UInt8(ascii: "\"") {
-                let s = String(validating: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self)
+                let bytes = UnsafeBufferPointer(rebasing: buf[start..<i])
+                let s = ascii ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
                 guard let s else { throw fail("string is not valid UTF-8") }
                 i += 1
                 return s
             }
+            if c >= 0x80 { ascii = false }
             if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw fail("control character in string") }
             i += 1

@@ -75,8 +75,9 @@ public struct MQTTProfile: Sendable {
     struct StateMap: Sendable {
         enum Coding: Sendable {
             case codes([String: [(Channel, DetectorState)]])
-            /// Bit n set → `set` on that channel, clear → normal.
-            case bits([(bit: Int, channel: Channel)], set: DetectorState)
+            /// Bit n set → `set` on that channel, clear → normal. `subject` is the index in `values`
+            /// of the measured channel the state describes, if the profile maps it.
+            case bits([(bit: Int, channel: Channel, subject: Int?)], set: DetectorState)
         }
         var field: FieldPath
         var coding: Coding
@@ -107,6 +108,24 @@ public struct MQTTProfile: Sendable {
     var values: [ValueMap]
     var states: [StateMap]
     var event: EventMap?
+    /// Upper bound of readings per message, to allocate once (set by `reindex()`).
+    private(set) var readingCapacity = 0
+
+    /// Recomputes what depends on `values` (after init and after `specialised`).
+    mutating func reindex() {
+        var n = values.count + 1
+        for (k, st) in states.enumerated() {
+            switch st.coding {
+            case .codes(let c):
+                n += c.values.map(\.count).max() ?? 0
+            case .bits(let b, let set):
+                n += b.count
+                let values = self.values
+                states[k].coding = .bits(b.map { bit in (bit.bit, bit.channel, values.firstIndex { $0.channel == bit.channel.stateSubject }) }, set: set)
+            }
+        }
+        readingCapacity = n + (event?.codes.values.map(\.count).max() ?? 0)
+    }
 
     init(id: String, summary: String, file: String, topic: MQTTTopicPattern, deviceField: FieldPath?, limits: Limits,
          isParameterised: Bool, time: TimeSpec?, requirements: [(FieldPath, JSONValue)], values: [ValueMap],
@@ -123,6 +142,7 @@ public struct MQTTProfile: Sendable {
         self.values = values
         self.states = states
         self.event = event
+        reindex()
     }
 
     /// Every channel this profile can produce (for documentation and `device probe`).
@@ -162,7 +182,7 @@ public struct MQTTProfile: Sendable {
         guard let captured = self.topic.match(topic) else {
             return .failure(.topicMismatch(topic: topic, pattern: self.topic.text))
         }
-        if self.topic.capturesDevice { return .success(String(captured)) }
+        if self.topic.capturesDevice { return .success(captured) }
         guard let field = deviceField else { return .failure(.missingDevice(field: "{device} in topic")) }
         guard let json, case .object = json else { return .failure(.notAnObject) }
         switch field.lookup(in: json) {
@@ -195,14 +215,18 @@ public struct MQTTProfile: Sendable {
         }
 
         var out: [Reading] = []
-        out.reserveCapacity(values.count + 2)
+        out.reserveCapacity(readingCapacity)
         var mapped = 0
-        for v in values {
+        // Which of `values` this message carried (bit i for values[i]; profiles map < 64 values
+        // in practice, larger indices are treated as present).
+        var present: UInt64 = 0
+        for (i, v) in values.enumerated() {
             switch v.field.lookup(in: json) {
             case nil, .null?: continue
             case .number(let n)?:
                 out.append(Reading(device: device, channel: v.channel, value: .number(n * v.scale + v.offset), time: time))
                 mapped += 1
+                if i < 64 { present |= 1 << UInt64(i) }
             case let other?:
                 return .failure(.wrongType(field: v.field.text, expected: "a number", found: other.typeName))
             }
@@ -227,8 +251,7 @@ public struct MQTTProfile: Sendable {
                     let on = mask & (1 << UInt64(b.bit)) != 0
                     // A clear bit says nothing about a probe this message has no value for (a
                     // single-probe detector still sends the whole mask).
-                    if !on, let subject = b.channel.stateSubject, values.contains(where: { $0.channel == subject }),
-                       !out.contains(where: { $0.channel == subject }) { continue }
+                    if !on, let subject = b.subject, subject < 64, present & (1 << UInt64(subject)) == 0 { continue }
                     out.append(Reading(device: device, channel: b.channel, value: .state(on ? set : .normal), time: time))
                 }
                 mapped += 1
@@ -309,25 +332,27 @@ public struct MQTTProfile: Sendable {
 
     /// `yyyy-MM-dd HH:mm:ss` (or `T` between) in `zone`, to seconds since 1970; nil when malformed.
     public static func parseLocalTime(_ s: String, in zone: TimeZone) -> Double? {
-        var u = s.utf8[...]
-        func take(_ n: Int) -> Int? {
-            guard u.count >= n else { return nil }
-            var v = 0
-            for c in u.prefix(n) {
-                guard c >= 48 && c <= 57 else { return nil }
-                v = v * 10 + Int(c - 48)
+        var text = s
+        return text.withUTF8 { u -> Double? in
+            guard u.count == 19 else { return nil }
+            func digits(_ at: Int, _ n: Int) -> Int? {
+                var v = 0
+                for k in at..<(at + n) {
+                    let c = u[k]
+                    guard c >= 48 && c <= 57 else { return nil }
+                    v = v * 10 + Int(c - 48)
+                }
+                return v
             }
-            u = u.dropFirst(n)
-            return v
+            guard u[4] == 45, u[7] == 45, u[10] == 32 || u[10] == 84, u[13] == 58, u[16] == 58,
+                  let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2),
+                  let h = digits(11, 2), let mi = digits(14, 2), let se = digits(17, 2) else { return nil }
+            return civil(y, mo, d, h, mi, se, zone)
         }
-        func sep(_ allowed: [UInt8]) -> Bool {
-            guard let c = u.first, allowed.contains(c) else { return false }
-            u = u.dropFirst()
-            return true
-        }
-        guard let y = take(4), sep([45]), let mo = take(2), sep([45]), let d = take(2), sep([32, 84]),
-              let h = take(2), sep([58]), let mi = take(2), sep([58]), let se = take(2), u.isEmpty,
-              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61 else { return nil }
+    }
+
+    private static func civil(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ se: Int, _ zone: TimeZone) -> Double? {
+        guard (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61 else { return nil }
         // Days from civil (H. Hinnant), proleptic Gregorian.
         let yy = mo <= 2 ? y - 1 : y
         let era = (yy >= 0 ? yy : yy - 399) / 400

@@ -168,12 +168,12 @@ extension MQTTProfile {
                 }
                 states.append(StateMap(field: FieldPath(s.field), coding: .codes(table)))
             } else if let bits = s.bits {
-                var list: [(bit: Int, channel: Channel)] = []
+                var list: [(bit: Int, channel: Channel, subject: Int?)] = []
                 for (b, c) in bits {
                     guard let bit = Int(b), (0..<32).contains(bit) else { throw error("states[\(i)].bits", "bit '\(b)' is not 0...31", near: "\"\(b)\"") }
                     let ch = try channel(c, "states[\(i)].bits.\(b)")
                     guard ch.isState else { throw error("states[\(i)].bits.\(b)", "'\(c)' is not a state.* channel", near: "\"\(c)\"") }
-                    list.append((bit, ch))
+                    list.append((bit, ch, nil))  // subject indices: MQTTProfile.reindex()
                 }
                 states.append(StateMap(field: FieldPath(s.field),
                                        coding: .bits(list.sorted { $0.bit < $1.bit }, set: try state(s.set ?? "alarm", "states[\(i)].set"))))
@@ -260,6 +260,7 @@ extension MQTTProfile {
             }
         }
         p.time = time
+        p.reindex()
         return p
     }
 }

@@ -62,40 +62,42 @@ public struct MQTTTopicPattern: Sendable, Equatable, CustomStringConvertible {
     public var description: String { text }
 
     /// `nil` when the topic does not match; otherwise the captured device id (empty when the pattern
-    /// has no `{device}`).
-    public func match(_ topic: String) -> Substring? {
-        var captured: Substring = ""
-        var rest = Substring(topic)
-        for (n, level) in levels.enumerated() {
-            if case .multi = level { return captured }
-            let segment: Substring
-            if let slash = rest.firstIndex(of: "/") {
-                segment = rest[..<slash]
-                rest = rest[rest.index(after: slash)...]
-            } else {
-                segment = rest
-                rest = ""
-                // The topic ends here: every later level must be `#` (which also matches the parent).
-                let remaining = levels[(n + 1)...]
-                guard matches(level, segment, &captured) else { return nil }
-                if remaining.isEmpty { return captured }
-                if remaining.count == 1, remaining.first == .multi { return captured }
-                return nil
+    /// has no `{device}`). Works on the topic's UTF-8 bytes (no per-character Unicode work).
+    public func match(_ topic: String) -> String? {
+        var topic = topic
+        return topic.withUTF8 { u -> String? in
+            var captured: Range<Int>?
+            var pos = 0
+            var level = 0
+            while true {
+                guard level < levels.count else { return nil }  // topic has more levels than the pattern
+                if case .multi = levels[level] { break }
+                var end = pos
+                while end < u.count && u[end] != 0x2F { end += 1 }
+                let segment = UnsafeBufferPointer(rebasing: u[pos..<end])
+                switch levels[level] {
+                case .literal(let lit):
+                    guard lit.utf8.elementsEqual(segment) else { return nil }
+                case .single, .multi:
+                    break
+                case .capture(let prefix, let suffix):
+                    let p = prefix.utf8.count, q = suffix.utf8.count
+                    guard segment.count > p + q, prefix.utf8.elementsEqual(segment.prefix(p)),
+                          suffix.utf8.elementsEqual(segment.suffix(q)) else { return nil }
+                    captured = (pos + p)..<(end - q)
+                }
+                level += 1
+                if end == u.count {
+                    // The topic ends here: the pattern must end too, or continue only with `#`
+                    // (which also matches the parent level).
+                    if level == levels.count { break }
+                    if level == levels.count - 1, case .multi = levels[level] { break }
+                    return nil
+                }
+                pos = end + 1
             }
-            guard matches(level, segment, &captured) else { return nil }
-        }
-        return nil  // topic has more levels than the pattern
-    }
-
-    private func matches(_ level: Level, _ segment: Substring, _ captured: inout Substring) -> Bool {
-        switch level {
-        case .literal(let s): return segment == s
-        case .single: return true
-        case .multi: return true
-        case .capture(let prefix, let suffix):
-            guard segment.count > prefix.count + suffix.count, segment.hasPrefix(prefix), segment.hasSuffix(suffix) else { return false }
-            captured = segment.dropFirst(prefix.count).dropLast(suffix.count)
-            return true
+            guard let captured else { return "" }
+            return String(decoding: UnsafeBufferPointer(rebasing: u[captured]), as: UTF8.self)
         }
     }
 }

@@ -1,6 +1,15 @@
 import Foundation
 
 extension ModbusProfile {
+    /// The profile id a device registration names to use its profile parameters as a generic profile.
+    public static let genericID = "generic-modbus"
+
+    /// The generic profile from a device registration's parameters: each key is an entry's left side,
+    /// each value its right side (`["temperature.1-4": "0x0001*0.1-50", "period": "5"]`).
+    public static func generic(parameters: [String: String]) throws(ConfigErrors) -> ModbusProfile {
+        try generic(parameters: "generic:" + parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";"))
+    }
+
     /// A profile a technician writes on the command line or into a device registration's profile field
     /// instead of a file: `generic:` then `;`-separated entries (documented in docs/modbus-profiles.md):
     ///

@@ -55,9 +55,18 @@ extension ModbusProfile {
         return out
     }
 
-    /// Finds a profile by id: a file profile from `library`, or a `generic:` parameter string.
-    public static func resolve(_ id: String, in library: [String: ModbusProfile]) throws(ConfigErrors) -> ModbusProfile {
+    /// Finds a profile by id: a file profile from `library`, a `generic:` parameter string, or
+    /// `generic-modbus` with the device registration's profile parameters (`ModbusProfile.generic(parameters:)`).
+    public static func resolve(_ id: String, parameters: [String: String]? = nil,
+                               in library: [String: ModbusProfile]) throws(ConfigErrors) -> ModbusProfile {
         if id.hasPrefix("generic:") { return try generic(parameters: id) }
+        if id == genericID {
+            guard let parameters, !parameters.isEmpty else {
+                throw ConfigErrors([ConfigError(file: "profile", field: id, message: "\(genericID) needs profile parameters",
+                                                hint: "e.g. params: { \"residual_current.1\": \"0x0000*0.1\", \"temperature.1-4\": \"0x0001*0.1-50\" }")])
+            }
+            return try generic(parameters: parameters)
+        }
         guard let p = library[id] else {
             let known = library.keys.sorted().joined(separator: ", ")
             throw ConfigErrors([ConfigError(file: "profile", field: id, message: "no Modbus profile '\(id)'",
@@ -257,7 +266,11 @@ struct ModbusProfileReader {
             error(line, "\(field).channel", "missing channel name")
             return []
         }
-        guard let base = register(o, defaults: defaults, field: field, line: line) else { return [] }
+        guard let base = register(o, defaults: defaults, field: field, line: line) else {
+            // Still report a bad channel name in the same pass.
+            _ = channel(name.replacingOccurrences(of: "{n}", with: "1"), field: "\(field).channel", line: line)
+            return []
+        }
         let count = integer(o["count"]) ?? 1
         guard count >= 1, count <= 64 else {
             error(line, "\(field).count", "count must be 1–64")

@@ -97,6 +97,8 @@ public struct EngineSnapshot: Sendable, Equatable, Codable {
         public var raiseAges: [Double]
         /// Window samples as [age, value] pairs, oldest first.
         public var window: [[Double]]
+        /// The value at the last raise (clear events reuse it in the hazard title).
+        public var raisedValue: Double?
     }
     public var version = 1
     public var devices: [DeviceClock] = []

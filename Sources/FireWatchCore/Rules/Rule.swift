@@ -85,6 +85,8 @@ public struct Rule: Sendable {
     var title: TitleTemplate
     /// The raise condition's value when it does not depend on readings (1 or 0), for lint.
     var constantRaise: Double?
+    /// The `when` condition as written, for lint.
+    var whenExpr: RuleExpr
 
     /// Longest delay or window the rule waits on, seconds.
     public var horizon: Double { max(onDelay, offDelay, program.longestDuration) }

@@ -1,7 +1,6 @@
 /// Checks a parsed rule (names, types, units) and compiles its conditions to `RuleInstruction`s.
 struct RuleCompiler {
     let file: String
-    let decl: RuleDecl
     let patterns: [ChannelPattern]
 
     enum ValueType: Equatable, CustomStringConvertible {
@@ -35,15 +34,16 @@ struct RuleCompiler {
 
     private(set) var deviceConstants: [[RuleInstruction]] = []
     private(set) var setpointKeys: [String] = []
+    /// Set values that are durations (e.g. a per-device comm-loss timeout): they lengthen the horizon.
+    private(set) var durationSetpointKeys: [String] = []
     private(set) var refs: [String] = []
     private(set) var window: Double = 0
     private(set) var usesSilence = false
     private(set) var longestDuration: Double = 0
     private(set) var firstSetpointConstant: Int?
 
-    init(file: String, decl: RuleDecl, patterns: [ChannelPattern]) {
+    init(file: String, patterns: [ChannelPattern]) {
         self.file = file
-        self.decl = decl
         self.patterns = patterns
     }
 
@@ -310,6 +310,7 @@ struct RuleCompiler {
                 throw fail("setpoint's default must be a constant number such as 300mA", args[1].position)
             }
             setpointKeys.append(key)
+            if d.type == .duration { durationSetpointKeys.append(key) }
             return Typed(type: d.type, stage: .device,
                          code: d.code + [.init(op: .setpoint, a: Int32(setpointKeys.count - 1))])
         case "cable_rated":

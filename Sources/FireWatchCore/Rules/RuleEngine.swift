@@ -35,6 +35,8 @@ public final class RuleEngine {
         var constBase: Int32
         var refBase: Int32
         var winBase: Int32, winHead: Int32, winCount: Int32
+        /// The value at the last raise: clear events keep the hazard title the raise gave.
+        var raisedValue: Double
     }
 
     struct Slot {
@@ -197,7 +199,7 @@ public final class RuleEngine {
         }
         t.pointee.machines.append(Machine(rule: Int32(ri), slot: s, device: d, phase: .normal, since: 0,
                                           lastRaise: -.infinity, lastRaise2: -.infinity, constBase: constBase,
-                                          refBase: refBase, winBase: winBase, winHead: 0, winCount: 0))
+                                          refBase: refBase, winBase: winBase, winHead: 0, winCount: 0, raisedValue: .nan))
         machineBinding.append(binding)
         computeConstants(Int(m))
         return m
@@ -364,6 +366,7 @@ public final class RuleEngine {
         t.pointee.machines[m].lastRaise2 = machine.lastRaise
         t.pointee.machines[m].lastRaise = now
         t.pointee.machines[m].phase = .active
+        if machine.slot >= 0 { t.pointee.machines[m].raisedValue = t.pointee.slots[Int(machine.slot)].number }
         events.append(makeEvent(m, .raise, wall: wall, chattering: chattering))
     }
 
@@ -387,8 +390,9 @@ public final class RuleEngine {
         }
         var setpoint: Double?
         if let k = rule.program.setpointConstant { setpoint = t.pointee.constants[Int(machine.constBase) + k] }
+        let titleValue = transition == .clear && !machine.raisedValue.isNaN ? machine.raisedValue : value
         let title = rule.title.render(.init(
-            device: device, channel: channel, value: value, setpoint: setpoint,
+            device: device, channel: channel, value: titleValue, setpoint: setpoint,
             unit: channel.isEmpty ? "" : Channel(unchecked: channel).unit.rawValue, state: state, rule: rule.name))
         return EngineEvent(device: device, channel: channel, rule: rule.name, signal: rule.signal, transition: transition,
                            value: value, time: wall,
@@ -511,7 +515,8 @@ public final class RuleEngine {
                 device: deviceContexts[Int(machine.device)].id, channel: machine.slot >= 0 ? slotChannel[Int(machine.slot)] : "",
                 rule: rules.rules[Int(machine.rule)].name, phase: phase,
                 elapsed: machine.phase == .pending || machine.phase == .clearing ? now - machine.since : 0,
-                raiseAges: [machine.lastRaise, machine.lastRaise2].filter(\.isFinite).map { now - $0 }, window: window))
+                raiseAges: [machine.lastRaise, machine.lastRaise2].filter(\.isFinite).map { now - $0 }, window: window,
+                raisedValue: machine.raisedValue.isNaN ? nil : machine.raisedValue))
         }
         return snap
     }
@@ -553,6 +558,7 @@ public final class RuleEngine {
             t.pointee.machines[m].since = now - ms.elapsed
             t.pointee.machines[m].lastRaise = ms.raiseAges.first.map { now - $0 } ?? -.infinity
             t.pointee.machines[m].lastRaise2 = ms.raiseAges.dropFirst().first.map { now - $0 } ?? -.infinity
+            t.pointee.machines[m].raisedValue = ms.raisedValue ?? .nan
             t.pointee.machines[m].winHead = 0
             t.pointee.machines[m].winCount = 0
             for sample in ms.window where sample.count == 2 {

@@ -9,16 +9,28 @@ public enum RuleLint {
         for r in set.rules {
             if r.constantRaise == 0 {
                 errors.append(at(r, "rule '\(r.name)' can never fire: its `when` is always false"))
+            } else if let why = contradiction(r) {
+                errors.append(at(r, "rule '\(r.name)' can never fire: \(why)"))
             }
             if let first = byKind[r.kind] {
                 var diffs: [String] = []
                 if first.category != r.category { diffs.append("category \(first.category) vs \(r.category)") }
-                if first.signal != r.signal { diffs.append("signal \(first.signal.rawValue) vs \(r.signal.rawValue)") }
-                if first.severity != r.severity { diffs.append("severity \(first.severity.rawValue) vs \(r.severity.rawValue)") }
+                // A pre-alarm and an alarm may share a kind: the hazard escalates from one to the other (the
+                // pre-alarm no more severe than the alarm). Anything else, e.g. alarm and fault, may not (GB 50116).
+                let pair = Set([first.signal, r.signal])
+                if pair == [.prealarm, .alarm] {
+                    let (pre, alarm) = first.signal == .prealarm ? (first, r) : (r, first)
+                    if pre.severity > alarm.severity {
+                        diffs.append("pre-alarm severity \(pre.severity.rawValue) above alarm severity \(alarm.severity.rawValue)")
+                    }
+                } else {
+                    if first.signal != r.signal { diffs.append("signal \(first.signal.rawValue) vs \(r.signal.rawValue)") }
+                    if first.severity != r.severity { diffs.append("severity \(first.severity.rawValue) vs \(r.severity.rawValue)") }
+                }
                 if !diffs.isEmpty {
                     errors.append(at(r, "rule '\(r.name)' claims hazard kind '\(r.kind)' inconsistently with rule '\(first.name)' ("
                                      + diffs.joined(separator: ", ") + ")",
-                                     hint: "rules sharing a kind must agree on category, signal and severity; or give it its own kind"))
+                                     hint: "rules sharing a kind must agree on category, signal and severity (a pre-alarm may share its alarm's kind); or give it its own kind"))
                 }
             } else {
                 byKind[r.kind] = r
@@ -55,6 +67,55 @@ public enum RuleLint {
             }
         }
         return out
+    }
+
+    /// Finds `and`-joined conditions that exclude each other: bounds on `value` with an empty
+    /// intersection (`value > 500mA and value < 300mA`) or one state required equal to two names.
+    static func contradiction(_ r: Rule) -> String? {
+        var conjuncts: [RuleExpr] = []
+        func flatten(_ e: RuleExpr) {
+            if case .binary(.and, let a, let b) = e.node { flatten(a); flatten(b) } else { conjuncts.append(e) }
+        }
+        flatten(r.whenExpr)
+        var lo = -Double.infinity, loStrict = false, hi = Double.infinity, hiStrict = false
+        var stateEquals: [String: Double] = [:]
+        for c in conjuncts {
+            var compiler = RuleCompiler(file: r.file, patterns: r.patterns)
+            guard let code = try? compiler.condition(c, what: "").code, code.count == 3 else { continue }
+            var (a, b, op) = (code[0], code[1], code[2].op)
+            if a.op == .constant {
+                swap(&a, &b)
+                op = switch op { case .lt: .gt; case .le: .ge; case .gt: .lt; case .ge: .le; default: op }
+            }
+            guard b.op == .constant else { continue }
+            let k = b.imm
+            switch a.op {
+            case .value:
+                switch op {
+                case .gt: if k >= lo { lo = k; loStrict = true }
+                case .ge: if k > lo { lo = k; loStrict = false }
+                case .lt: if k <= hi { hi = k; hiStrict = true }
+                case .le: if k < hi { hi = k; hiStrict = false }
+                case .eq:
+                    if k > lo { lo = k; loStrict = false }
+                    if k < hi { hi = k; hiStrict = false }
+                default: break
+                }
+            case .ownState, .refState:
+                guard op == .eq else { continue }
+                let key = "\(a.op)\(a.a)"
+                if let other = stateEquals[key], other != k {
+                    let names = [other, k].compactMap { DetectorState(code: Int($0))?.rawValue }
+                    return "it needs one state to be both \(names.joined(separator: " and "))"
+                }
+                stateEquals[key] = k
+            default: continue
+            }
+        }
+        if lo > hi || (lo == hi && (loStrict || hiStrict)) {
+            return "no value is both \(loStrict ? ">" : ">=") \(RuleFormat.number(lo)) and \(hiStrict ? "<" : "<=") \(RuleFormat.number(hi))"
+        }
+        return nil
     }
 
     private static func at(_ r: Rule, _ message: String, hint: String? = nil) -> ConfigError {

@@ -48,6 +48,8 @@ struct CompiledRule: Sendable {
     var window: Double
     var usesSilence: Bool
     var stackDepth: Int
+    /// Set-value names whose values are durations in seconds.
+    var durationSetpointKeys: [String]
     /// Longest duration written in a condition (windows, silence thresholds), seconds.
     var longestDuration: Double
 }

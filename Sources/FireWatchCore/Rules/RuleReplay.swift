@@ -19,7 +19,7 @@ public enum RuleReplay {
         let ordered = readings.enumerated().sorted { a, b in
             a.element.time != b.element.time ? a.element.time < b.element.time : a.offset < b.offset
         }.map(\.element)
-        let horizon = rules.longestHorizon
+        let horizon = rules.longestHorizon(devices: devices)
         var events: [EngineEvent] = []
         var clock: Double?
 
@@ -185,20 +185,5 @@ public enum RuleReplay {
         return "{\"time\": \(quote(formatTime(e.time))), \"device\": \(quote(e.device)), \"channel\": \(quote(e.channel)), "
             + "\"rule\": \(quote(e.rule)), \"kind\": \(quote(e.signal.rawValue)), \"transition\": \(quote(e.transition.rawValue)), "
             + "\"value\": \(value)}"
-    }
-
-    /// A human table: time, device, channel, rule, class, transition, value, title.
-    public static func table(_ events: [EngineEvent]) -> String {
-        var rows = [["time", "device", "channel", "rule", "kind", "transition", "value", "title"]]
-        for e in events {
-            rows.append([formatTime(e.time), e.device, e.channel.isEmpty ? "-" : e.channel, e.rule, e.signal.rawValue,
-                         e.transition.rawValue + (e.chattering ? " (chattering)" : "") + (e.announced ? "" : " (shelved)"),
-                         e.value.map(RuleFormat.number) ?? "-", e.hazard.title])
-        }
-        var widths = Array(repeating: 0, count: 7)
-        for r in rows { for i in 0..<7 { widths[i] = max(widths[i], r[i].count) } }
-        return rows.map { r in
-            (0..<7).map { r[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + r[7]
-        }.joined(separator: "\n")
     }
 }

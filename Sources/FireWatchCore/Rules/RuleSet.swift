@@ -47,6 +47,20 @@ public struct RuleSet: Sendable {
     /// past the last reading for every pending decision to come out.
     public var longestHorizon: Double { rules.map(\.horizon).max() ?? 0 }
 
+    /// `longestHorizon`, lengthened by duration set values the devices register (such as a
+    /// `comm_loss_timeout` of 900 s for a 4G detector with a 5-minute heartbeat).
+    public func longestHorizon(devices: [DeviceContext]) -> Double {
+        var horizon = longestHorizon
+        for r in rules {
+            for key in r.program.durationSetpointKeys {
+                for d in devices {
+                    for (name, v) in d.setpoints where name == key || name.hasPrefix(key + ".") { horizon = max(horizon, v) }
+                }
+            }
+        }
+        return horizon
+    }
+
     /// What each rule reads: the channels it watches and the other channels of the same device it
     /// refers to. `device register` checks a profile against it with `missingChannels(provided:)`.
     public var requiredChannels: [ChannelRequirement] {
@@ -148,7 +162,7 @@ public struct RuleSet: Sendable {
         guard let when = d.when else {
             throw fail("rule '\(d.name)' has no `when` condition", d.position, hint: "add e.g. `when value >= 300mA for 10s`")
         }
-        var compiler = RuleCompiler(file: file, decl: d, patterns: patterns)
+        var compiler = RuleCompiler(file: file, patterns: patterns)
         let raise = try compiler.condition(when, what: "`when`")
         compiler.noteSetpoint()
         var clearExpr = d.clearWhen
@@ -175,11 +189,11 @@ public struct RuleSet: Sendable {
             usesSilence: compiler.usesSilence,
             stackDepth: max(compiler.stackDepth(raise.code), clear.map(compiler.stackDepth) ?? 0,
                             compiler.deviceConstants.map(compiler.stackDepth).max() ?? 0, 1),
-            longestDuration: compiler.longestDuration)
+            durationSetpointKeys: compiler.durationSetpointKeys, longestDuration: compiler.longestDuration)
         return Rule(name: d.name, file: file, position: d.position, patterns: patterns, signal: signal, severity: severity,
                     category: d.category ?? (signal == .fault ? "equipment" : "electrical"), kind: d.kind?.0 ?? d.name,
                     titleTemplate: titleText, onDelay: d.onDelay, offDelay: d.offDelay, latch: d.latch,
-                    program: program, title: template, constantRaise: raise.constant)
+                    program: program, title: template, constantRaise: raise.constant, whenExpr: when)
     }
 }
 

@@ -8,11 +8,11 @@ enum Commands {
         Quick start: `firewatch demo` runs a simulated market end to end into firewatch.db,
         then `firewatch hazard list` shows the hazard records it opened.
         """,
-        subcommands: [deviceGroup, premisesGroup, hazardGroup, rulesGroup, profilesGroup])
+        subcommands: [demo, edge, simulate, deviceGroup, premisesGroup, hazardGroup, rulesGroup, profilesGroup])
 
     static let deviceGroup = CommandSpec(
         name: "device", abstract: "find, probe, register and commission detectors",
-        subcommands: [deviceProbeMQTT] + deviceCommands)
+        subcommands: [deviceProbe, deviceScan] + deviceCommands)
 
     static let premisesGroup = CommandSpec(
         name: "premises", abstract: "the premises registry (stalls, shops, rental buildings)",
@@ -24,9 +24,9 @@ enum Commands {
 
     static let rulesGroup = CommandSpec(
         name: "rules", abstract: "check and replay alarm rules",
-        subcommands: [])
+        subcommands: rulesCommands)
 
     static let profilesGroup = CommandSpec(
         name: "profiles", abstract: "device profiles in Devices/",
-        subcommands: [])
+        subcommands: [profilesCheck])
 }

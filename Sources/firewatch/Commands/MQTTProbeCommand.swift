@@ -9,26 +9,8 @@ extension Commands {
     static let mqttProbeOptions: [OptionSpec] = [
         .value("--mqtt", "URL", help: "probe an MQTT detector through the broker at mqtt://HOST:PORT (mqtts:// for TLS)"),
         .value("--topic", "TOPIC", help: "MQTT topic the detector publishes on (wildcards + and # allowed)"),
-        .value("--timeout", "SECONDS", help: "how long to wait for the next message", default: "30"),
         .value("--ca", "FILE", help: "CA certificate for mqtts:// (default: the system CAs)"),
     ]
-
-    /// Until the shared `device probe` exists on main: the command with the MQTT branch only.
-    static let deviceProbeMQTT = CommandSpec(
-        name: "probe", abstract: "read one device live and print its channels",
-        discussion: """
-        MQTT: waits for the next (not retained) message on --topic, decodes it with --profile and prints
-        {"profile": ..., "channels": {"residual_current.1": {"value": 123.0, "unit": "mA", "state": "normal"}}, "time": ISO-8601}.
-        Exit 69 when the broker or the message does not come within --timeout, 65 when the payload does not decode.
-        """,
-        options: [.value("--profile", "ID", help: "device profile id from Devices/", required: true),
-                  CommonOptions.devices, CommonOptions.json] + mqttProbeOptions,
-        run: { args in
-            guard args.string("--mqtt") != nil else {
-                throw UsageError("give --mqtt mqtt://HOST:PORT and --topic TOPIC", command: args.commandPath)
-            }
-            return try mqttProbe(args)
-        })
 
     /// Runs the MQTT probe for parsed `device probe` arguments and prints the result.
     static func mqttProbe(_ args: ParsedArguments) throws -> Int32 {

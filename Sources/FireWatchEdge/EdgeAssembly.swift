@@ -1,0 +1,139 @@
+import FireWatchCore
+import FireWatchModbus
+import FireWatchMQTT
+import FireWatchStore
+import Foundation
+
+extension ModbusPoller: IngestSource {}
+
+/// An MQTT broker connection with the ingest bound to it, started and stopped together.
+final class MQTTSource: IngestSource {
+    let client: MQTTClient
+    let ingest: MQTTIngest
+
+    init(client: MQTTClient, ingest: MQTTIngest) {
+        self.client = client
+        self.ingest = ingest
+        ingest.attach(to: client)
+    }
+
+    func start() { client.start() }
+    func stop() { client.stop() }
+}
+
+/// Builds a runnable edge from its configuration: devices and their profiles, rules, sources, delivery.
+public struct EdgeAssembly {
+    public let config: EdgeConfig
+    public let profiles: ProfileLibrary
+    public let rules: RuleSet
+    public let devices: [Device]
+    public let runtime: EdgeRuntime
+    public let sources: [any IngestSource]
+
+    /// Where a folder of shipped files is: the config's value, else `./NAME`, else the installed copy.
+    public static func defaultFolder(_ name: String, configured: String?) -> String {
+        if let configured { return configured }
+        if FileManager.default.fileExists(atPath: name) { return name }
+        return "/usr/share/firewatch/\(name)"
+    }
+
+    /// - Parameter makeUplink: builds the delivery to the fire office when `office` is configured.
+    public init(config: EdgeConfig, observer: any EdgeObserver,
+                makeUplink: (@Sendable (EdgeConfig, EventJournal) throws -> any EventDelivery)? = nil) throws {
+        self.config = config
+        try config.validate(source: JSON5Source(file: "config", text: ""))
+        let devicesDir = Self.defaultFolder("Devices", configured: config.devicesDir)
+        let rulesDir = Self.defaultFolder("Rules", configured: config.rulesDir)
+        profiles = try ProfileLibrary.load(directory: devicesDir)
+        rules = try RuleSet.load(directory: rulesDir)
+
+        var devices: [Device] = []
+        var polled: [PolledDevice] = []
+        var mqttDevices: [String: Device] = [:]
+        var mqttParams: [String: [String: String]] = [:]
+        var errors: [ConfigError] = []
+        for (i, entry) in config.devices.enumerated() {
+            guard let transport = Transport(text: entry.transport) else { continue }  // validated at load
+            let device = Device(id: entry.id, profileID: entry.profile, premisesID: entry.premises, marketID: config.market?.id,
+                                location: entry.location ?? "", transport: transport, setpoints: entry.setpoints ?? [:],
+                                cable: entry.cable, status: entry.status ?? .registered)
+            devices.append(device)
+            switch transport {
+            case .modbusTCP, .modbusRTU:
+                do {
+                    let profile = try ModbusProfile.resolve(entry.profile, in: profiles.modbus)
+                    polled.append(PolledDevice(id: entry.id, profile: profile, transport: transport,
+                                               period: entry.pollPeriod ?? config.pollPeriod))
+                } catch {
+                    errors += error.errors.map { var e = $0; e.field = "devices[\(i)].profile"; return e }
+                }
+            case .mqtt(let id):
+                if profiles.mqtt[entry.profile] == nil {
+                    errors.append(ConfigError(file: "config", field: "devices[\(i)].profile",
+                                              message: "no MQTT profile '\(entry.profile)'",
+                                              hint: "known: \(profiles.mqtt.keys.sorted().joined(separator: ", "))"))
+                }
+                mqttDevices[id] = device
+                if let p = entry.params { mqttParams[entry.id] = p }
+            }
+        }
+        if !mqttDevices.isEmpty && config.mqtt == nil {
+            errors.append(ConfigError(file: "config", field: "mqtt", message: "MQTT devices are configured but no mqtt broker",
+                                      hint: "add mqtt: { url: \"mqtt://127.0.0.1:1883\" }"))
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        self.devices = devices
+
+        let setup = EdgePipeline.Setup(
+            edgeID: config.edge, dataDirectory: config.data ?? "firewatch-data", governancePath: config.governance,
+            rules: rules, devices: devices, premises: config.premises ?? [], market: config.market)
+        let office = config.office
+        runtime = EdgeRuntime(setup: setup, observer: observer) { journal, store in
+            if office != nil, let makeUplink { return try makeUplink(config, journal) }
+            guard let store else {
+                throw ConfigErrors([ConfigError(file: "config", field: "office",
+                                                message: "no delivery: set governance (local database) or office (uplink)")])
+            }
+            return LocalLedgerDelivery(store: store, journal: journal)
+        }
+
+        var sources: [any IngestSource] = []
+        let log: @Sendable (String) -> Void = { [observer] in observer.log($0) }
+        if !polled.isEmpty {
+            let buses = (config.buses ?? []).map {
+                SerialBusConfig(name: $0.name, path: $0.path, baud: $0.baud, parity: $0.parity ?? "N",
+                                dataBits: $0.dataBits ?? 8, stopBits: $0.stopBits ?? 1)
+            }
+            sources.append(try ModbusPoller(devices: polled, buses: buses, sink: runtime.queue, monitor: runtime.monitor, log: log))
+        }
+        if let broker = config.mqtt, !mqttDevices.isEmpty {
+            let options = try Self.mqttOptions(broker, defaultClientID: "firewatch-edge-\(config.edge)-detectors")
+            let client = try MQTTClient(options: options, log: log)
+            let ingest = MQTTIngest(profiles: Array(profiles.mqtt.values), devices: mqttDevices, profileParameters: mqttParams,
+                                    sink: runtime.queue, monitor: runtime.monitor, log: log)
+            sources.append(MQTTSource(client: client, ingest: ingest))
+        }
+        self.sources = sources
+    }
+
+    /// Client options from a config's broker entry.
+    public static func mqttOptions(_ b: EdgeConfig.Broker, defaultClientID: String,
+                                   will: MQTTOptions.Will? = nil) throws(ConfigErrors) -> MQTTOptions {
+        guard let ep = MQTTOptions.endpoint(url: b.url) else {
+            throw ConfigErrors([ConfigError(file: "config", field: "url", message: "'\(b.url)' is not a broker URL",
+                                            hint: "mqtt://HOST:PORT or mqtts://HOST:PORT")])
+        }
+        var tls: MQTTOptions.TLS?
+        if ep.tls || b.caFile != nil {
+            guard let ca = b.caFile else {
+                throw ConfigErrors([ConfigError(file: "config", field: "caFile", message: "mqtts:// needs caFile")])
+            }
+            tls = MQTTOptions.TLS(caFile: ca, certFile: b.certFile, keyFile: b.keyFile, insecure: b.insecure ?? false)
+        }
+        return MQTTOptions(host: ep.host, port: ep.port, clientID: b.clientID ?? defaultClientID, username: b.username,
+                           password: b.password, tls: tls, will: will)
+    }
+
+    public func start() throws { try runtime.start(sources: sources) }
+    public func stop() { runtime.stop() }
+}

@@ -1,0 +1,141 @@
+import FireWatchCore
+import FireWatchStore
+import Foundation
+import Synchronization
+
+/// The single consumer: drains the reading queue, archives readings, runs the rule engine on a
+/// monotonic clock, journals its events (FULL) and hands them to delivery. Owns every SQLite
+/// connection it uses, so it must be created and run on its own thread.
+final class EdgePipeline {
+    struct Setup: Sendable {
+        var edgeID: String
+        var dataDirectory: String
+        var governancePath: String?
+        var rules: RuleSet
+        var devices: [Device]
+        var premises: [Premises]
+        var market: Market?
+    }
+
+    let setup: Setup
+    let queue: ReadingQueue
+    let observer: any EdgeObserver
+    let engine: RuleEngine
+    let journal: EventJournal
+    let archive: ReadingArchive
+    let store: (any GovernanceStore)?
+    let delivery: any EventDelivery
+    let started = ContinuousClock.now
+    private var premisesByDevice: [String: Premises] = [:]
+
+    init(setup: Setup, queue: ReadingQueue, observer: any EdgeObserver,
+         makeDelivery: (EventJournal, (any GovernanceStore)?) throws -> any EventDelivery) throws {
+        self.setup = setup
+        self.queue = queue
+        self.observer = observer
+        let now = Date().timeIntervalSince1970
+        try FileManager.default.createDirectory(atPath: setup.dataDirectory, withIntermediateDirectories: true)
+        journal = try EventJournal(path: setup.dataDirectory + "/edge.db", edgeID: setup.edgeID, now: now)
+        archive = try ReadingArchive(path: setup.dataDirectory + "/readings.db", now: now)
+        if let path = setup.governancePath {
+            let s = try SQLiteGovernanceStore(path: path, now: now)
+            if let m = setup.market { try s.upsertMarket(m, now: now) }
+            for p in setup.premises { _ = try s.upsertPremises(p, now: now) }
+            for d in setup.devices where try s.device(id: d.id) != d {
+                try s.saveDevice(d, action: "configured", actor: "edge:\(setup.edgeID)", detail: d.transport.description, now: now)
+            }
+            store = s
+        } else {
+            store = nil
+        }
+        delivery = try makeDelivery(journal, store)
+        engine = RuleEngine(rules: setup.rules)
+        for d in setup.devices {
+            engine.register(DeviceContext(id: d.id, setpoints: d.setpoints, cable: d.cable, announced: d.isAnnounced))
+        }
+        let byID = Dictionary(setup.premises.map { ($0.platformID, $0) }, uniquingKeysWith: { a, _ in a })
+        for d in setup.devices {
+            premisesByDevice[d.id] = byID[d.premisesID] ?? (try? store?.premises(id: d.premisesID)) ?? nil
+        }
+        if let saved = try journal.loadEngineState(), let data = saved.data(using: .utf8),
+           let snapshot = try? JSONDecoder().decode(EngineSnapshot.self, from: data) {
+            engine.restore(snapshot, monotonic: monotonic)
+            observer.log("restored rule-engine state saved before the restart (active alarms are not re-announced)")
+        }
+        if let local = delivery as? LocalLedgerDelivery { try local.catchUp(now: now) }
+    }
+
+    var monotonic: Double {
+        let d = ContinuousClock.now - started
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// Runs until `stop` is set; then flushes, saves engine state and returns.
+    func run(stop: borrowing Atomic<Bool>) {
+        var readings: [Reading] = []
+        readings.reserveCapacity(4096)
+        var events: [EngineEvent] = []
+        var lastFlush = monotonic
+        var lastSnapshot = monotonic
+        var lastError: String?
+        while !stop.load(ordering: .acquiring) {
+            readings.removeAll(keepingCapacity: true)
+            queue.drain(timeout: 0.2, into: &readings)
+            let mono = monotonic
+            let wall = Date().timeIntervalSince1970
+            do {
+                for r in readings {
+                    try archive.add(r)
+                    engine.process(r, monotonic: mono, into: &events)
+                }
+                engine.advance(monotonic: mono, wall: wall, into: &events)
+                if !events.isEmpty {
+                    try handle(events, now: wall)
+                    events.removeAll(keepingCapacity: true)
+                }
+                if mono - lastFlush >= 1 {
+                    try archive.flush()
+                    lastFlush = mono
+                }
+                if mono - lastSnapshot >= 5 {
+                    try saveEngineState(now: wall)
+                    lastSnapshot = mono
+                }
+                lastError = nil
+            } catch {
+                // Disk full or similar: events not journaled stay in `events` and are retried next turn.
+                let text = "\(error)"
+                if text != lastError { observer.log("storage problem, retrying: \(text)") }
+                lastError = text
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+        let wall = Date().timeIntervalSince1970
+        do {
+            if !events.isEmpty { try handle(events, now: wall) }
+            try archive.flush()
+            try saveEngineState(now: wall)
+        } catch {
+            observer.log("could not save state at stop: \(error)")
+        }
+    }
+
+    private func handle(_ engineEvents: [EngineEvent], now: Double) throws {
+        let events = engineEvents.map { e in
+            AlarmEvent(edgeID: setup.edgeID, sequence: 0, device: e.device, channel: e.channel, rule: e.rule, signal: e.signal,
+                       transition: e.transition, value: e.value, time: e.time, hazard: e.hazard, announced: e.announced,
+                       chattering: e.chattering)
+        }
+        let journaled = try journal.append(events, now: now)
+        let outcomes = try delivery.deliver(journaled, now: now)
+        for (i, e) in journaled.enumerated() {
+            observer.eventStored(e, outcome: i < outcomes.count ? outcomes[i] : nil, premises: premisesByDevice[e.device])
+        }
+    }
+
+    private func saveEngineState(now: Double) throws {
+        let snapshot = engine.snapshot(monotonic: monotonic)
+        let data = try JSONEncoder().encode(snapshot)
+        try journal.saveEngineState(String(decoding: data, as: UTF8.self), now: now)
+    }
+}

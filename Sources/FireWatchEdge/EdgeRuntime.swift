@@ -1,0 +1,71 @@
+import FireWatchCore
+import FireWatchStore
+import Foundation
+import Synchronization
+
+/// An ingestion adapter the edge starts and stops (Modbus poller, MQTT ingest).
+public protocol IngestSource: AnyObject, Sendable {
+    func start()
+    func stop()
+}
+
+/// The edge daemon: ingestion sources → bounded queue → one pipeline thread. `start()` returns once
+/// the pipeline has opened its databases (or throws what went wrong); `stop()` is clean and idempotent.
+public final class EdgeRuntime: @unchecked Sendable {
+    // @unchecked: `sources` and `thread` are set in start() and read in stop(), which callers invoke
+    // from one controlling thread; everything shared with the pipeline thread is the queue or atomics.
+    public let queue: ReadingQueue
+    public let monitor: EdgeMonitor
+    let setup: EdgePipeline.Setup
+    let observer: any EdgeObserver
+    let makeDelivery: @Sendable (EventJournal, (any GovernanceStore)?) throws -> any EventDelivery
+    private var sources: [any IngestSource] = []
+    private let stopFlag = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var thread: Thread?
+
+    init(setup: EdgePipeline.Setup, observer: any EdgeObserver, queueCapacity: Int = 100_000,
+         makeDelivery: @escaping @Sendable (EventJournal, (any GovernanceStore)?) throws -> any EventDelivery) {
+        self.setup = setup
+        self.observer = observer
+        self.makeDelivery = makeDelivery
+        queue = ReadingQueue(capacity: queueCapacity)
+        monitor = EdgeMonitor(log: { [observer] in observer.log($0) })
+    }
+
+    /// Opens the pipeline on its own thread, then starts `sources` feeding it.
+    public func start(sources: [any IngestSource]) throws {
+        let opened = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
+        let t = Thread { [self] in
+            let pipeline: EdgePipeline
+            do {
+                pipeline = try EdgePipeline(setup: setup, queue: queue, observer: observer, makeDelivery: makeDelivery)
+            } catch {
+                failure.withLock { $0 = error }
+                opened.signal()
+                finished.signal()
+                return
+            }
+            opened.signal()
+            pipeline.run(stop: stopFlag)
+            finished.signal()
+        }
+        t.name = "firewatch.pipeline"
+        t.start()
+        thread = t
+        opened.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+        self.sources = sources
+        for s in sources { s.start() }
+    }
+
+    /// Stops sources first (no new readings), then lets the pipeline drain, flush and save.
+    public func stop() {
+        guard thread != nil, !stopFlag.load(ordering: .acquiring) else { return }
+        for s in sources { s.stop() }
+        stopFlag.store(true, ordering: .releasing)
+        queue.close()
+        finished.wait()
+    }
+}
