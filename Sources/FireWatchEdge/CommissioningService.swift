@@ -3,6 +3,7 @@ import FireWatchModbus
 import FireWatchMQTT
 import FireWatchStore
 import Foundation
+import Synchronization
 
 /// Reads every channel of a device live, once (`device commission`).
 public protocol CommissionChannelReader {
@@ -53,17 +54,54 @@ public struct LiveCommissionReader: CommissionChannelReader {
             guard let broker = mqttBroker else {
                 return .failure(CommissionReadFailure("MQTT device: pass --broker mqtt://HOST:PORT (the broker the detector reports to)"))
             }
-            let topic = profile.topic.text.replacingOccurrences(of: "{device}", with: id)
-            switch MQTTProbe.run(profile: profile, url: broker, topic: topic.contains("{") ? profile.topic.filter : topic, timeout: mqttTimeout) {
-            case .success(let p): return .success(p)
-            case .failure(let f): return .failure(CommissionReadFailure(f.description))
-            }
+            return mqtt(profile, deviceID: id, broker: broker)
         }
     }
 
+    /// Waits for the next live (not retained) message that this device sent and decodes it; messages of
+    /// other devices on the same topic filter are skipped (the `4g/+/data` profiles carry the id in the payload).
+    private func mqtt(_ profile: MQTTProfile, deviceID: String, broker: String) -> Result<ProbeResult, CommissionReadFailure> {
+        guard let endpoint = MQTTOptions.endpoint(url: broker) else {
+            return .failure(CommissionReadFailure("'\(broker)' is not an MQTT URL; expected mqtt://HOST:PORT"))
+        }
+        let options = MQTTOptions(host: endpoint.host, port: endpoint.port,
+                                  clientID: "firewatch-commission-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
+                                  keepaliveSeconds: 10,
+                                  tls: endpoint.tls ? MQTTOptions.TLS(caFile: "/etc/ssl/certs/ca-certificates.crt") : nil,
+                                  reconnectMinSeconds: 0.5, reconnectMaxSeconds: 2, cleanSession: true)
+        let client: MQTTClient
+        do { client = try MQTTClient(options: options, log: { _ in }) } catch {
+            return .failure(CommissionReadFailure("cannot set up the MQTT client: \(error)"))
+        }
+        let found = Mutex<Result<ProbeResult, CommissionReadFailure>?>(nil)
+        let arrived = DispatchSemaphore(value: 0)
+        client.onMessage = { m in
+            guard !m.retain, case .success(let d) = profile.decode(topic: m.topic, payload: m.payload, now: Date().timeIntervalSince1970),
+                  d.deviceID == deviceID else { return }
+            let first = found.withLock { slot -> Bool in
+                guard slot == nil else { return false }
+                slot = .success(ProbeResult(profile: profile.id, unit: nil, channels: ProbeResult.channels(from: d.readings),
+                                            setpoints: nil, time: MQTTProbe.iso8601(d.time)))
+                return true
+            }
+            if first { arrived.signal() }
+        }
+        client.subscribe(profile.topic.filter, qos: 1)
+        client.start()
+        defer { client.stop() }
+        guard arrived.wait(timeout: .now() + mqttTimeout) == .success, let result = found.withLock({ $0 }) else {
+            return .failure(CommissionReadFailure(client.connectCount == 0
+                ? "could not connect to the broker at \(broker) within \(Int(mqttTimeout)) s; check the address and that the broker runs"
+                : "no message from \(deviceID) on '\(profile.topic.filter)' within \(Int(mqttTimeout)) s; "
+                  + "check that the detector is powered, online and reports under this id"))
+        }
+        return result
+    }
+
     private func modbus(_ device: Device, _ target: ModbusTarget, unit: Int) -> Result<ProbeResult, CommissionReadFailure> {
-        guard let profile = modbusProfiles[device.profileID] else {
-            return .failure(CommissionReadFailure("no Modbus profile '\(device.profileID)' in the profiles folder"))
+        let profile: ModbusProfile
+        do { profile = try ModbusProfile.resolve(device.profileID, in: modbusProfiles) } catch {
+            return .failure(CommissionReadFailure("\(error)"))
         }
         do { return .success(try ModbusProbe.probe(profile: profile, target: target, unit: unit, responseTimeout: responseTimeout)) }
         catch { return .failure(CommissionReadFailure(error.description)) }
@@ -116,8 +154,10 @@ public struct CommissioningService {
         guard let premises = try store.premises(id: device.premisesID) else {
             return .failure(RegistrationProblem("premises_unknown", "premises \(device.premisesID) of device \(deviceID) is not in the registry"))
         }
-        guard let profile = profiles[device.profileID] else {
-            return .failure(RegistrationProblem("profile_unknown", "no profile '\(device.profileID)' in the profiles folder"))
+        let profile: ProfileCapabilities
+        switch ProfileCatalog.resolve(device.profileID, in: profiles) {
+        case .success(let p): profile = p
+        case .failure(let problem): return .failure(problem)
         }
         var checks: [CommissionReport.Check] = []
         var values: [CommissionReport.Value] = []

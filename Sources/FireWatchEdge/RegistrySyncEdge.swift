@@ -4,15 +4,6 @@ import FireWatchStore
 import Foundation
 import Synchronization
 
-/// MQTT topics of the registry sync (docs/registry.md).
-public enum RegistrySyncTopics {
-    /// Edge → office: device changes made on the edge and the edge's cursor.
-    public static func up(edge: String) -> String { "firewatch/edge/\(edge)/registry" }
-    public static let upFilter = "firewatch/edge/+/registry"
-    /// Office → one edge: acknowledgement and the office's changes to the edge's market.
-    public static func down(market: String, edge: String) -> String { "firewatch/office/registry/\(market)/\(edge)" }
-}
-
 /// Counters a daemon can show.
 public struct RegistrySyncStats: Sendable, Equatable {
     public var sent = 0
@@ -26,21 +17,18 @@ public struct RegistrySyncStats: Sendable, Equatable {
 /// market's part of the office registry and sends registrations made on the edge (also while the
 /// office was unreachable) up until the office acknowledges them.
 ///
-/// Runs one thread that owns its own database connection; every `interval` it publishes the device
-/// changes after the last acknowledged one (an empty poll when there are none) and applies the office's answers.
+/// Every `interval` it publishes the device changes after the last acknowledged one (an empty poll
+/// when there are none) and applies the office's answers, on one thread with its own connection.
 public final class RegistrySyncEdge: @unchecked Sendable {
-    // @unchecked: `client` is itself thread-safe; everything else mutable is behind `inbox` / `stats` Mutexes,
-    // and the database connection lives only inside the sync thread.
+    // @unchecked: `client` and `worker` are thread-safe; the counters and the poll time are behind Mutexes.
     public let edgeID: String
     public let market: Market
     public let governancePath: String
     public let interval: Double
     private let client: MQTTClient
-    private let inbox = Mutex<[[UInt8]]>([])
+    private let worker: RegistrySyncWorker
     private let statsBox = Mutex(RegistrySyncStats())
-    private let stopping = Mutex(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private let wake = DispatchSemaphore(value: 0)
+    private let lastPoll = Mutex(Date.distantPast)
     private let log: @Sendable (String) -> Void
 
     public init(edgeID: String, market: Market, governancePath: String, broker: MQTTOptions, interval: Double = 2,
@@ -50,88 +38,73 @@ public final class RegistrySyncEdge: @unchecked Sendable {
         self.governancePath = governancePath
         self.interval = interval
         self.log = log
+        let worker = RegistrySyncWorker(governancePath: governancePath, name: "registry-sync-edge", tickInterval: interval, log: log)
+        self.worker = worker
         client = try MQTTClient(options: broker, log: log)
-        client.onMessage = { [weak self] m in
-            self?.inbox.withLock { $0.append(m.payload) }
-            self?.wake.signal()
-        }
-        client.onConnect = { [weak self] in self?.wake.signal() }
+        client.onMessage = { m in worker.deliver(m.payload) }
+        client.onConnect = { worker.wakeUp() }
         client.subscribe(RegistrySyncTopics.down(market: market.id, edge: edgeID), qos: 1)
     }
 
-    public var stats: RegistrySyncStats { statsBox.withLock { $0 } }
+    public var stats: RegistrySyncStats {
+        var s = statsBox.withLock { $0 }
+        s.lastError = worker.lastError
+        return s
+    }
+
     public var isConnected: Bool { client.isConnected }
 
     public func start() {
         client.start()
-        let t = Thread { [self] in
-            self.run()
-            self.finished.signal()
-        }
-        t.name = "registry-sync-edge"
-        t.start()
+        worker.start(prepare: { [edgeID] store in try store.setSyncValue("origin", edgeID) },
+                     handle: { [self] store, payload in handle(store, payload) },
+                     tick: { [self] store in poll(store) })
     }
 
     public func stop() {
-        stopping.withLock { $0 = true }
-        wake.signal()
-        finished.wait()
+        worker.stop()
         client.stop()
     }
 
-    private func run() {
-        let store: SQLiteGovernanceStore
+    private func cursor(_ store: SQLiteGovernanceStore, _ key: String) throws -> Int64 {
+        Int64(try store.syncValue(key) ?? "0") ?? 0
+    }
+
+    private func handle(_ store: SQLiteGovernanceStore, _ payload: [UInt8]) {
         do {
-            store = try SQLiteGovernanceStore(path: governancePath)
-            try store.setSyncValue("origin", edgeID)
+            let m = try JSONDecoder().decode(RegistryDownMessage.self, from: Data(payload))
+            guard m.edge == edgeID else { return }
+            let results = try store.applyRemote(market: m.market, premises: m.premises, devices: m.devices)
+            // Acknowledged edge changes are done; the office's changes are applied up to `through`.
+            if m.ack > (try cursor(store, "edge_acked")) { try store.setSyncValue("edge_acked", String(m.ack)) }
+            let office = try cursor(store, "office_cursor")
+            if m.through > office { try store.setSyncValue("office_cursor", String(m.through)) }
+            for r in m.rejected { log("registry sync: office refused device \(r.device): \(r.reason)") }
+            let rejectedHere = results.filter { if case .rejected = $0.1 { true } else { false } }
+            for (id, outcome) in rejectedHere { log("registry sync: office record \(id) not applied here: \(outcome)") }
+            statsBox.withLock {
+                $0.received += 1
+                $0.applied += results.filter { $0.1 == .applied }.count + m.premises.count
+                $0.rejected += m.rejected.count + rejectedHere.count
+            }
+            // A full page may have more behind it: poll again at once.
+            if m.through > office, !(m.premises.isEmpty && m.devices.isEmpty) { lastPoll.withLock { $0 = .distantPast } }
         } catch {
-            statsBox.withLock { $0.lastError = "\(error)" }
-            log("registry sync: cannot open \(governancePath): \(error)")
-            return
+            worker.report("bad message from the office: \(error)")
         }
-        let decoder = JSONDecoder(), encoder = JSONEncoder()
-        var lastPoll = Date.distantPast
-        while !stopping.withLock({ $0 }) {
-            for payload in inbox.withLock({ q -> [[UInt8]] in defer { q.removeAll() }; return q }) {
-                do {
-                    let m = try decoder.decode(RegistryDownMessage.self, from: Data(payload))
-                    guard m.edge == edgeID else { continue }
-                    let results = try store.applyRemote(market: m.market, premises: m.premises, devices: m.devices)
-                    // Acknowledged edge changes are done; the office's changes are applied up to `through`.
-                    let acked = Int64(try store.syncValue("edge_acked") ?? "0") ?? 0
-                    if m.ack > acked { try store.setSyncValue("edge_acked", String(m.ack)) }
-                    let cursor = Int64(try store.syncValue("office_cursor") ?? "0") ?? 0
-                    if m.through > cursor { try store.setSyncValue("office_cursor", String(m.through)) }
-                    for r in m.rejected { log("registry sync: office refused device \(r.device): \(r.reason)") }
-                    let rejectedHere = results.filter { if case .rejected = $0.1 { true } else { false } }
-                    for (id, outcome) in rejectedHere { log("registry sync: office record \(id) not applied: \(outcome)") }
-                    statsBox.withLock {
-                        $0.received += 1
-                        $0.applied += results.filter { $0.1 == .applied }.count + m.premises.count
-                        $0.rejected += m.rejected.count + rejectedHere.count
-                    }
-                    // More pages may follow: poll again at once.
-                    if m.through > cursor && (m.premises.count + m.devices.count) > 0 { lastPoll = .distantPast }
-                } catch {
-                    statsBox.withLock { $0.lastError = "\(error)" }
-                    log("registry sync: bad message from the office: \(error)")
-                }
-            }
-            if client.isConnected, Date().timeIntervalSince(lastPoll) >= interval {
-                lastPoll = Date()
-                do {
-                    let acked = Int64(try store.syncValue("edge_acked") ?? "0") ?? 0
-                    let cursor = Int64(try store.syncValue("office_cursor") ?? "0") ?? 0
-                    let (records, through) = try store.deviceChanges(after: acked, limit: 200)
-                    let up = RegistryUpMessage(edge: edgeID, market: market, officeCursor: cursor, devices: records, through: through)
-                    try client.publish(topic: RegistrySyncTopics.up(edge: edgeID), payload: [UInt8](try encoder.encode(up)), qos: 1)
-                    statsBox.withLock { $0.sent += 1 }
-                } catch {
-                    statsBox.withLock { $0.lastError = "\(error)" }
-                    log("registry sync: \(error)")
-                }
-            }
-            _ = wake.wait(timeout: .now() + min(interval, 0.5))
+    }
+
+    private func poll(_ store: SQLiteGovernanceStore) {
+        guard client.isConnected, Date().timeIntervalSince(lastPoll.withLock { $0 }) >= interval else { return }
+        lastPoll.withLock { $0 = Date() }
+        do {
+            let (records, through) = try store.deviceChanges(after: try cursor(store, "edge_acked"), limit: 200)
+            let up = RegistryUpMessage(edge: edgeID, market: market, officeCursor: try cursor(store, "office_cursor"),
+                                       devices: records, through: through)
+            try client.publish(topic: RegistrySyncTopics.up(edge: edgeID), payload: [UInt8](try JSONEncoder().encode(up)), qos: 1)
+            statsBox.withLock { $0.sent += 1 }
+        } catch {
+            worker.report("\(error)")
         }
     }
 }

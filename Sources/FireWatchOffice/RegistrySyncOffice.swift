@@ -10,8 +10,7 @@ import Synchronization
 /// never send them. Topics: docs/registry.md (`firewatch/edge/+/registry` in,
 /// `firewatch/office/registry/<market>/<edge>` out).
 public final class RegistrySyncOffice: @unchecked Sendable {
-    // @unchecked: `client` is thread-safe; mutable state is behind Mutexes; the database connection
-    // lives only inside the sync thread.
+    // @unchecked: `client` and `worker` are thread-safe; the counters are behind a Mutex.
     public struct Stats: Sendable, Equatable {
         public var received = 0
         public var applied = 0
@@ -23,11 +22,8 @@ public final class RegistrySyncOffice: @unchecked Sendable {
     /// Office changes per answer (a new edge's cache fills in pages).
     public let pageSize: Int
     private let client: MQTTClient
-    private let inbox = Mutex<[[UInt8]]>([])
+    private let worker: RegistrySyncWorker
     private let statsBox = Mutex(Stats())
-    private let stopping = Mutex(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private let wake = DispatchSemaphore(value: 0)
     private let log: @Sendable (String) -> Void
 
     public init(governancePath: String, broker: MQTTOptions, pageSize: Int = 500,
@@ -35,69 +31,52 @@ public final class RegistrySyncOffice: @unchecked Sendable {
         self.governancePath = governancePath
         self.pageSize = pageSize
         self.log = log
+        let worker = RegistrySyncWorker(governancePath: governancePath, name: "registry-sync-office", tickInterval: 0.5, log: log)
+        self.worker = worker
         client = try MQTTClient(options: broker, log: log)
-        client.onMessage = { [weak self] m in
-            self?.inbox.withLock { $0.append(m.payload) }
-            self?.wake.signal()
-        }
-        client.subscribe("firewatch/edge/+/registry", qos: 1)
+        client.onMessage = { m in worker.deliver(m.payload) }
+        client.subscribe(RegistrySyncTopics.upFilter, qos: 1)
     }
 
-    public var stats: Stats { statsBox.withLock { $0 } }
+    public var stats: Stats {
+        var s = statsBox.withLock { $0 }
+        s.lastError = worker.lastError
+        return s
+    }
 
     public func start() {
         client.start()
-        let t = Thread { [self] in
-            self.run()
-            self.finished.signal()
-        }
-        t.name = "registry-sync-office"
-        t.start()
+        worker.start(prepare: { _ in }, handle: { [self] store, payload in handle(store, payload) }, tick: { _ in })
     }
 
     public func stop() {
-        stopping.withLock { $0 = true }
-        wake.signal()
-        finished.wait()
+        worker.stop()
         client.stop()
     }
 
-    private func run() {
-        let store: SQLiteGovernanceStore
-        do { store = try SQLiteGovernanceStore(path: governancePath) } catch {
-            statsBox.withLock { $0.lastError = "\(error)" }
-            log("registry sync: cannot open \(governancePath): \(error)")
-            return
-        }
-        let decoder = JSONDecoder(), encoder = JSONEncoder()
-        while !stopping.withLock({ $0 }) {
-            for payload in inbox.withLock({ q -> [[UInt8]] in defer { q.removeAll() }; return q }) {
-                do {
-                    let up = try decoder.decode(RegistryUpMessage.self, from: Data(payload))
-                    let results = try store.applyRemote(market: up.market, premises: [], devices: up.devices)
-                    var rejected: [RegistryDownMessage.Rejection] = []
-                    for (id, outcome) in results {
-                        if case .rejected(let why) = outcome {
-                            rejected.append(.init(device: id, reason: why))
-                            log("registry sync: device \(id) from edge \(up.edge) refused: \(why)")
-                        }
-                    }
-                    let (premises, devices, through) = try store.marketChanges(up.market.id, after: up.officeCursor, limit: pageSize)
-                    let down = RegistryDownMessage(edge: up.edge, ack: up.through, market: up.market, premises: premises,
-                                                   devices: devices, through: through, rejected: rejected)
-                    try client.publish(topic: "firewatch/office/registry/" + up.market.id + "/" + up.edge,
-                                       payload: [UInt8](try encoder.encode(down)), qos: 1)
-                    statsBox.withLock {
-                        $0.received += 1
-                        $0.applied += results.filter { $0.1 == .applied }.count
-                        $0.rejected += rejected.count
-                    }
-                } catch {
-                    statsBox.withLock { $0.lastError = "\(error)" }
-                    log("registry sync: bad message from an edge: \(error)")
+    private func handle(_ store: SQLiteGovernanceStore, _ payload: [UInt8]) {
+        do {
+            let up = try JSONDecoder().decode(RegistryUpMessage.self, from: Data(payload))
+            let results = try store.applyRemote(market: up.market, premises: [], devices: up.devices)
+            var rejected: [RegistryDownMessage.Rejection] = []
+            for (id, outcome) in results {
+                if case .rejected(let why) = outcome {
+                    rejected.append(.init(device: id, reason: why))
+                    log("registry sync: device \(id) from edge \(up.edge) refused: \(why)")
                 }
             }
-            _ = wake.wait(timeout: .now() + 0.5)
+            let (premises, devices, through) = try store.marketChanges(up.market.id, after: up.officeCursor, limit: pageSize)
+            let down = RegistryDownMessage(edge: up.edge, ack: up.through, market: up.market, premises: premises,
+                                           devices: devices, through: through, rejected: rejected)
+            try client.publish(topic: RegistrySyncTopics.down(market: up.market.id, edge: up.edge),
+                               payload: [UInt8](try JSONEncoder().encode(down)), qos: 1)
+            statsBox.withLock {
+                $0.received += 1
+                $0.applied += results.filter { $0.1 == .applied }.count
+                $0.rejected += rejected.count
+            }
+        } catch {
+            worker.report("bad message from an edge: \(error)")
         }
     }
 }

@@ -46,9 +46,10 @@ public struct RegistrationService {
                 "premises \(premises.platformID) \(premises.name) is closed (关闭) in the registry; detectors go on active premises only — "
                 + "ask the governance platform to reopen it, or check the QR plate"))
         }
-        guard let profile = profiles[r.profile] else {
-            return .failure(RegistrationProblem("profile_unknown",
-                "no profile '\(r.profile)' in the profiles folder; known: \(profiles.keys.sorted().joined(separator: ", "))"))
+        let profile: ProfileCapabilities
+        switch ProfileCatalog.resolve(r.profile, in: profiles) {
+        case .success(let p): profile = p
+        case .failure(let problem): return .failure(problem)
         }
         let warnings: [String]
         do { warnings = try RegistrationPolicy.check(r, profile: profile) } catch { return .failure(error) }
@@ -101,7 +102,7 @@ public struct RegistrationService {
             d.location = location
         }
         if let transport, transport != d.transport {
-            if let profile = profiles[d.profileID] {
+            if case .success(let profile) = ProfileCatalog.resolve(d.profileID, in: profiles) {
                 var probe = RegistrationRequest(premises: d.premisesID, profile: d.profileID, transport: transport,
                                                 location: d.location, actor: actor)
                 probe.cable = d.cable

@@ -245,3 +245,12 @@ extension SQLiteGovernanceStore {
         return remoteWins ? .applied : .keptLocal
     }
 }
+
+/// MQTT topics of the registry sync (docs/registry.md).
+public enum RegistrySyncTopics {
+    /// Edge → office: device changes made on the edge and the edge's cursor.
+    public static func up(edge: String) -> String { "firewatch/edge/\(edge)/registry" }
+    public static let upFilter = "firewatch/edge/+/registry"
+    /// Office → one edge: acknowledgement and the office's changes to the edge's market.
+    public static func down(market: String, edge: String) -> String { "firewatch/office/registry/\(market)/\(edge)" }
+}

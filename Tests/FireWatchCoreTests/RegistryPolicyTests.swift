@@ -50,6 +50,16 @@ struct RegistrationPolicyTests {
         #expect(code(request(), noRules) == "profile_channels")
     }
 
+    @Test("a generic: Modbus parameter string resolves to its channels and set values; a broken one is refused")
+    func genericProfile() throws {
+        let id = "generic:residual_current.1=0x0000*0.1;temperature.1-4=0x0001*0.1-50;set.residual_current.1=0x0020*0.1;period=5"
+        let p = try ProfileCatalog.resolve(id, in: [:]).get()
+        #expect(p.transport == .modbus && p.ruleChannels.contains("temperature.4") && p.setpointRanges.keys.contains("residual_current.1"))
+        _ = try RegistrationPolicy.check(request(setpoints: ["residual_current.1": 300]), profile: p)
+        if case .success = ProfileCatalog.resolve("generic:nonsense", in: [:]) { Issue.record("a broken generic string resolved") }
+        if case .success = ProfileCatalog.resolve("nope", in: [:]) { Issue.record("an unknown id resolved") }
+    }
+
     @Test("XLPE cable allows up to 72 °C")
     func xlpe() throws {
         _ = try RegistrationPolicy.check(request(setpoints: ["temperature.1": 70], cable: .xlpe), profile: Self.modbus)

@@ -154,3 +154,53 @@ struct CommissionTests {
         #expect(try SQLiteGovernanceStore(path: f.db).device(id: "D-1")?.status == .registered)
     }
 }
+
+/// `device commission` of a 4G detector over a real mosquitto: the reading comes from that device's
+/// next message, not from another detector publishing on the same topic filter.
+@Suite("Commissioning an MQTT detector", .serialized)
+struct CommissionMQTTTests {
+    static func payload(serial: String, residual: Double, temperature: Double) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return #"{"serialNo":"\#(serial)","residualCurrent":\#(residual),"aTemperature":\#(temperature),"bTemperature":30,"#
+            + #""cTemperature":31,"aVoltage":220,"bVoltage":221,"cVoltage":222,"aCurrent":3,"bCurrent":3,"cCurrent":3,"alarm":0,"#
+            + #""collectTime":"\#(f.string(from: Date()))"}"#
+    }
+
+    @Test("the detector's own message is read and checked; a hot neighbour on the same topic does not count")
+    func mqttDetector() throws {
+        let dir = TestSupport.temporaryDirectory("commission-mqtt")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let broker = MQTTTestBroker(directory: dir.appendingPathComponent("broker"))
+        try broker.start()
+        defer { broker.stop() }
+        let db = dir.appendingPathComponent("gov.db").path
+        let store = try SQLiteGovernanceStore(path: db)
+        _ = try store.upsertPremises(Premises(platformID: "FS-001", qrCode: "QR-0001", name: "陈记五金", kind: .marketStall), now: 1)
+        let service = RegistrationService(store: store, profiles: try ProfileCatalog.load(directory: TestSupport.devicesDir))
+        if case .failure(let p) = try service.register(RegistrationRequest(
+            premises: "QR-0001", profile: "json-4g-detector", transport: .mqtt(deviceID: "SN-1"), location: "档口电箱",
+            setpoints: ["residual_current.1": 300], id: "SN-1", actor: "张工"), now: 2) {
+            Issue.record("register: \(p)")
+        }
+        let child = try ChildProcess(TestSupport.firewatchBinary,
+                                     ["device", "commission", "--db", db, "--devices-dir", TestSupport.devicesDir, "--by", "张工",
+                                      "--report-dir", dir.path, "--broker", "mqtt://127.0.0.1:\(broker.port)", "--timeout", "60", "SN-1"],
+                                     directory: dir, label: "commission")
+        defer { child.stop() }
+        let deadline = Date().addingTimeInterval(60)
+        while child.isRunning, Date() < deadline {
+            try broker.publish([("4g/acme/data", Self.payload(serial: "SN-2", residual: 900, temperature: 95)),
+                                ("4g/acme/data", Self.payload(serial: "SN-1", residual: 42, temperature: 27))])
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        #expect(child.waitForExit(timeout: 10) == 0, "\(child.stdout)\(child.stderr)")
+        let d = try #require(try SQLiteGovernanceStore(path: db).device(id: "SN-1"))
+        #expect(d.status == .commissioned)
+        let report = try JSONDecoder().decode(CommissionReport.self, from: Data(try #require(d.commissionReport).utf8))
+        #expect(report.values.contains { $0.channel == "residual_current.1" && $0.value == 42 })
+        #expect(report.values.contains { $0.channel == "temperature.1" && $0.value == 27 })
+    }
+}

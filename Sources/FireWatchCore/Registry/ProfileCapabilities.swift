@@ -53,4 +53,16 @@ public enum ProfileCatalog {
         for p in try MQTTProfile.load(directory: directory) { out[p.id] = ProfileCapabilities(p) }
         return out
     }
+
+    /// A profile by id: one of `catalog`, or a `generic:` Modbus parameter string (docs/modbus-profiles.md).
+    public static func resolve(_ id: String, in catalog: [String: ProfileCapabilities]) -> Result<ProfileCapabilities, RegistrationProblem> {
+        if let p = catalog[id] { return .success(p) }
+        if id.hasPrefix("generic:") {
+            do { return .success(ProfileCapabilities(try ModbusProfile.generic(parameters: id))) } catch {
+                return .failure(RegistrationProblem("profile_unknown", "generic profile '\(id)' is not valid: \(error)"))
+            }
+        }
+        return .failure(RegistrationProblem("profile_unknown",
+            "no profile '\(id)' in the profiles folder; known: \(catalog.keys.sorted().joined(separator: ", ")) (or generic:…)"))
+    }
 }
