@@ -116,19 +116,19 @@ public struct EdgeConfig: Sendable, Decodable {
 
     /// Loads and validates a config file; relative paths are resolved against the file's folder.
     public static func load(file: String) throws(ConfigErrors) -> EdgeConfig {
-        let source: JSON5Source
-        do { source = try JSON5Source(file: file) } catch { throw ConfigErrors([error]) }
-        var config: EdgeConfig
-        do { config = try source.decode(EdgeConfig.self) } catch { throw ConfigErrors([error]) }
-        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
-        func resolve(_ p: String?) -> String? {
-            guard let p else { return nil }
-            return p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path
+        var (config, cf) = try ConfigFile.decode(EdgeConfig.self, file: file)
+        let source = cf.source
+        config.data = cf.resolve(config.data)
+        config.governance = cf.resolve(config.governance)
+        config.devicesDir = cf.resolve(config.devicesDir)
+        config.rulesDir = cf.resolve(config.rulesDir)
+        for keyPath in [\EdgeConfig.mqtt, \EdgeConfig.office] {
+            guard var b = config[keyPath: keyPath] else { continue }
+            b.caFile = cf.resolve(b.caFile)
+            b.certFile = cf.resolve(b.certFile)
+            b.keyFile = cf.resolve(b.keyFile)
+            config[keyPath: keyPath] = b
         }
-        config.data = resolve(config.data)
-        config.governance = resolve(config.governance)
-        config.devicesDir = resolve(config.devicesDir)
-        config.rulesDir = resolve(config.rulesDir)
         try config.validate(source: source)
         return config
     }
@@ -139,7 +139,7 @@ public struct EdgeConfig: Sendable, Decodable {
             errors.append(ConfigError(file: source.file, line: key.flatMap { source.line(ofKey: $0) }, field: field,
                                       message: message, hint: hint))
         }
-        if edge.isEmpty || edge.contains("/") || edge.contains("+") || edge.contains("#") {
+        if !ConfigFile.isTopicSegment(edge) {
             err("edge", "edge id '\(edge)' is empty or contains / + #", hint: "use letters, digits, - and _", key: "edge")
         }
         if let p = pollPeriod, !(0.1...3600).contains(p) {

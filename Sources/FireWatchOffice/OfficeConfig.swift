@@ -48,22 +48,16 @@ public struct OfficeConfig: Sendable, Decodable {
 
     /// Loads and validates a config file; relative paths are resolved against the file's folder.
     public static func load(file: String) throws(ConfigErrors) -> OfficeConfig {
-        let source: JSON5Source
-        do { source = try JSON5Source(file: file) } catch { throw ConfigErrors([error]) }
-        var config: OfficeConfig
-        do { config = try source.decode(OfficeConfig.self) } catch { throw ConfigErrors([error]) }
-        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
-        func resolve(_ p: String?) -> String? {
-            guard let p else { return nil }
-            return p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path
-        }
+        var (config, cf) = try ConfigFile.decode(OfficeConfig.self, file: file)
+        let source = cf.source
+        let resolve = cf.resolve
         config.data = resolve(config.data)
         config.governance = resolve(config.governance)
         config.broker.caFile = resolve(config.broker.caFile)
         config.broker.certFile = resolve(config.broker.certFile)
         config.broker.keyFile = resolve(config.broker.keyFile)
         if let cmd = config.notify?.command, cmd.hasPrefix("./") || cmd.hasPrefix("../") {
-            config.notify?.command = base.appendingPathComponent(cmd).standardizedFileURL.path
+            config.notify?.command = cf.resolve(cmd)!
         }
         var errors: [ConfigError] = []
         if MQTTOptions.endpoint(url: config.broker.url) == nil {
@@ -71,7 +65,7 @@ public struct OfficeConfig: Sendable, Decodable {
                                       message: "'\(config.broker.url)' is not a broker address", hint: "mqtt://HOST:PORT or mqtts://HOST:PORT"))
         }
         let id = config.officeID
-        if id.isEmpty || id.contains("/") || id.contains("+") || id.contains("#") {
+        if !ConfigFile.isTopicSegment(id) {
             errors.append(ConfigError(file: file, line: source.line(ofKey: "office"), field: "office",
                                       message: "office id '\(id)' is empty or contains / + #", hint: "use letters, digits, - and _"))
         }
