@@ -121,5 +121,6 @@ public enum GovernanceSchema {
         CREATE INDEX alarm_events_device ON alarm_events(device_id, event_time);
         """),
         registryMigration,
+        registryBulkMigration,
     ]
 }
