@@ -170,7 +170,13 @@ extension SQLiteGovernanceStore {
             if let m = market { try ensureMarket(m) }
             for p in premises { try applyOfficePremises(p) }
             var out: [(String, RegistryApplyOutcome)] = []
-            for r in devices { out.append((r.device.id, try applyDevice(r, localOrigin: localOrigin))) }
+            for r in devices {
+                // One record that cannot be stored must not hold back the others (or come back forever):
+                // a failed statement rolls back only itself, and the record is reported as rejected.
+                do { out.append((r.device.id, try applyDevice(r, localOrigin: localOrigin))) } catch let e as SQLiteError {
+                    out.append((r.device.id, .rejected("not stored: \(e.message)")))
+                }
+            }
             try db.run("DELETE FROM registry_sync_applying")
             return out
         }
