@@ -15,6 +15,14 @@ public struct RegistryDeviceRecord: Sendable, Equatable, Codable {
         case device, history, origin
         case registeredAt = "registered_at", updatedAt = "updated_at"
     }
+
+    public init(device: Device, registeredAt: Double, updatedAt: Double, origin: String, history: [DeviceHistoryEntry]) {
+        self.device = device
+        self.registeredAt = registeredAt
+        self.updatedAt = updatedAt
+        self.origin = origin
+        self.history = history
+    }
 }
 
 public struct RegistryPremisesRecord: Sendable, Equatable, Codable {
@@ -22,6 +30,11 @@ public struct RegistryPremisesRecord: Sendable, Equatable, Codable {
     public var updatedAt: Double
 
     enum CodingKeys: String, CodingKey { case premises, updatedAt = "updated_at" }
+
+    public init(premises: Premises, updatedAt: Double) {
+        self.premises = premises
+        self.updatedAt = updatedAt
+    }
 }
 
 /// Edge → office (`firewatch/edge/<edge>/registry`): device changes made on the edge since the last
