@@ -108,3 +108,27 @@ public final class RegistrySyncEdge: @unchecked Sendable {
         }
     }
 }
+
+extension RegistrySyncEdge {
+    /// The registry sync an edge runs from its config: its market's part of the office registry cached in
+    /// `governance` (else `DATA/registry.db`), over the office broker. nil when the config has no office
+    /// broker or no market (a standalone edge has nothing to sync with).
+    public static func make(config: EdgeConfig, interval: Double = 2,
+                            log: @escaping @Sendable (String) -> Void) throws(MQTTError) -> RegistrySyncEdge? {
+        guard let office = config.office, let market = config.market else { return nil }
+        guard let path = config.governance ?? config.data.map({ ($0 as NSString).appendingPathComponent("registry.db") }) else { return nil }
+        guard let endpoint = MQTTOptions.endpoint(url: office.url) else {
+            throw MQTTError(code: 3, message: "office broker '\(office.url)' is not mqtt://HOST:PORT or mqtts://HOST:PORT")  // 3 = MOSQ_ERR_INVAL
+        }
+        var tls: MQTTOptions.TLS?
+        if let ca = office.caFile {
+            tls = MQTTOptions.TLS(caFile: ca, certFile: office.certFile, keyFile: office.keyFile, insecure: office.insecure ?? false)
+        } else if endpoint.tls {
+            tls = MQTTOptions.TLS(caFile: "/etc/ssl/certs/ca-certificates.crt")
+        }
+        let options = MQTTOptions(host: endpoint.host, port: endpoint.port, clientID: (office.clientID ?? config.edge) + "-registry",
+                                  username: office.username, password: office.password, tls: tls)
+        return try RegistrySyncEdge(edgeID: config.edge, market: market, governancePath: path, broker: options,
+                                    interval: interval, log: log)
+    }
+}

@@ -122,5 +122,6 @@ public enum GovernanceSchema {
         """),
         officeMigration,
         registryMigration,
+        registryBulkMigration,
     ]
 }

@@ -15,6 +15,14 @@ public struct RegistryDeviceRecord: Sendable, Equatable, Codable {
         case device, history, origin
         case registeredAt = "registered_at", updatedAt = "updated_at"
     }
+
+    public init(device: Device, registeredAt: Double, updatedAt: Double, origin: String, history: [DeviceHistoryEntry]) {
+        self.device = device
+        self.registeredAt = registeredAt
+        self.updatedAt = updatedAt
+        self.origin = origin
+        self.history = history
+    }
 }
 
 public struct RegistryPremisesRecord: Sendable, Equatable, Codable {
@@ -22,6 +30,11 @@ public struct RegistryPremisesRecord: Sendable, Equatable, Codable {
     public var updatedAt: Double
 
     enum CodingKeys: String, CodingKey { case premises, updatedAt = "updated_at" }
+
+    public init(premises: Premises, updatedAt: Double) {
+        self.premises = premises
+        self.updatedAt = updatedAt
+    }
 }
 
 /// Edge → office (`firewatch/edge/<edge>/registry`): device changes made on the edge since the last
@@ -170,7 +183,13 @@ extension SQLiteGovernanceStore {
             if let m = market { try ensureMarket(m) }
             for p in premises { try applyOfficePremises(p) }
             var out: [(String, RegistryApplyOutcome)] = []
-            for r in devices { out.append((r.device.id, try applyDevice(r, localOrigin: localOrigin))) }
+            for r in devices {
+                // One record that cannot be stored must not hold back the others (or come back forever):
+                // a failed statement rolls back only itself, and the record is reported as rejected.
+                do { out.append((r.device.id, try applyDevice(r, localOrigin: localOrigin))) } catch let e as SQLiteError {
+                    out.append((r.device.id, .rejected("not stored: \(e.message)")))
+                }
+            }
             try db.run("DELETE FROM registry_sync_applying")
             return out
         }

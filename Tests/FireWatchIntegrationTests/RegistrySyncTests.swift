@@ -140,4 +140,23 @@ struct RegistrySyncTests {
             #expect(try store.deviceHistory(id: "D-C2").count == 3)
         }
     }
+
+    @Test("a registration the office cannot take is refused and reported back; the rest of the batch is applied")
+    func refusedRecord() throws {
+        let f = try Fixture()
+        defer { f.stop() }
+        try f.startAndFillCache()
+        let edgeStore = try f.edgeStore()
+        // A premises only the edge knows (imported there by hand): the office has no such premises.
+        _ = try edgeStore.upsertPremises(Premises(platformID: "FS-LOCAL", qrCode: "QR-LOCAL", name: "只在现场", kind: .marketStall,
+                                                  marketID: "fc"), now: 5)
+        let service = try Self.service(edgeStore)
+        let now = Date().timeIntervalSince1970
+        _ = try service.register(RegistrationRequest(premises: "QR-LOCAL", profile: "generic-1r4t", transport: .modbusRTU(bus: "A", unit: 9),
+                                                     location: "现场电箱", id: "D-X", actor: "张工"), now: now)
+        try Self.register(edgeStore, id: "D-Y", unit: 10, now: now)
+        #expect(TestSupport.wait(timeout: 30) { f.office.stats.rejected >= 1 && f.edge.stats.rejected >= 1 })
+        #expect(try f.officeStore().device(id: "D-X") == nil)
+        #expect(try f.officeStore().device(id: "D-Y") != nil)
+    }
 }

@@ -165,7 +165,7 @@ public enum PremisesCSV {
                            headerCount: Int) -> Result<PremisesImportRow, RegistryRejection> {
         func field(_ c: PremisesColumn) -> String {
             guard let i = index[c], i < record.fields.count else { return "" }
-            return record.fields[i].trimmingCharacters(in: .whitespacesAndNewlines)
+            return trimmed(record.fields[i])
         }
         let id = field(.platformID)
         func reject(_ why: String) -> Result<PremisesImportRow, RegistryRejection> {
@@ -186,7 +186,7 @@ public enum PremisesCSV {
         let kindText = field(.kind)
         let kind: Premises.Kind
         if kindText.isEmpty { kind = .other }
-        else if let k = Premises.Kind(text: kindText) { kind = k }
+        else if let k = Premises.Kind(rawValue: kindText) ?? Premises.Kind.allCases.first(where: { $0.label == kindText }) { kind = k }
         else {
             return reject("kind '\(kindText)' is not one of "
                           + Premises.Kind.allCases.map { "\($0.label)/\($0.rawValue)" }.joined(separator: ", "))
@@ -205,6 +205,14 @@ public enum PremisesCSV {
             platformID: id, qrCode: qr, name: name, kind: kind, address: field(.address), community: field(.community),
             grid: field(.grid), marketID: market.isEmpty ? nil : market, ownerName: field(.ownerName),
             ownerPhone: phone, status: status)))
+    }
+
+    /// Trims whitespace at both ends; returns the field itself when there is none (nearly always),
+    /// which is much cheaper than Foundation's trimming on 1.3 million fields.
+    static func trimmed(_ s: String) -> String {
+        guard let first = s.unicodeScalars.first, let last = s.unicodeScalars.last,
+              first.properties.isWhitespace || last.properties.isWhitespace else { return s }
+        return s.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The registry as CSV with the platform's Chinese headers, UTF-8 with a BOM so Excel opens it;

@@ -54,7 +54,7 @@ extension Commands {
                 throw CommandFailure("refused (\(p.code)): \(p.message)")
             case .success(let o):
                 if args.has("--json") {
-                    print(o.report.json().replacingOccurrences(of: "\n", with: " "))
+                    print(Output.jsonLine(o.report))
                 } else {
                     for c in o.report.checks {
                         let mark = switch c.passed { case true?: "合格  "; case false?: "不合格"; case nil: "不适用" }
