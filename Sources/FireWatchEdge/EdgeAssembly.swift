@@ -31,6 +31,14 @@ public struct EdgeAssembly {
     public let sources: [any IngestSource]
     let statusWriter: EdgeStatusWriter
 
+    /// Client options for a config's broker entry; a problem becomes a config error on that entry.
+    static func options(_ broker: BrokerSettings, defaultClientID: String, role: String) throws(ConfigErrors) -> MQTTOptions {
+        do { return try broker.options(defaultClientID: defaultClientID, role: role) } catch {
+            throw ConfigErrors([ConfigError(file: "config", field: role, message: error.message,
+                                            hint: "url: mqtt://HOST:PORT, or mqtts://HOST:PORT with caFile")])
+        }
+    }
+
     /// Default comm-loss timeout of MQTT detectors without a registered `comm_loss_timeout` (seconds).
     public static let mqttCommLossSeconds: Double = 1860
 
@@ -117,7 +125,7 @@ public struct EdgeAssembly {
             sources.append(try ModbusPoller(devices: polled, buses: buses, sink: runtime.queue, monitor: runtime.monitor, log: log))
         }
         if let broker = config.mqtt, !mqttDevices.isEmpty {
-            let options = try Self.mqttOptions(broker, defaultClientID: "firewatch-edge-\(config.edge)-detectors")
+            let options = try Self.options(broker, defaultClientID: "firewatch-edge-\(config.edge)-detectors", role: "detector broker")
             let client = try MQTTClient(options: options, log: log)
             let ingest = MQTTIngest(profiles: Array(profiles.mqtt.values), devices: mqttDevices, profileParameters: mqttParams,
                                     sink: runtime.queue, monitor: runtime.monitor, log: log)
@@ -135,24 +143,6 @@ public struct EdgeAssembly {
                               modbus: poller?.counters().mapValues(EdgeStatus.ModbusDevice.init) ?? [:],
                               mqtt: mqttIngest.map { EdgeStatus.MQTT($0.snapshot()) })
         }
-    }
-
-    /// Client options from a config's broker entry.
-    public static func mqttOptions(_ b: EdgeConfig.Broker, defaultClientID: String,
-                                   will: MQTTOptions.Will? = nil) throws(ConfigErrors) -> MQTTOptions {
-        guard let ep = MQTTOptions.endpoint(url: b.url) else {
-            throw ConfigErrors([ConfigError(file: "config", field: "url", message: "'\(b.url)' is not a broker URL",
-                                            hint: "mqtt://HOST:PORT or mqtts://HOST:PORT")])
-        }
-        var tls: MQTTOptions.TLS?
-        if ep.tls || b.caFile != nil {
-            guard let ca = b.caFile else {
-                throw ConfigErrors([ConfigError(file: "config", field: "caFile", message: "mqtts:// needs caFile")])
-            }
-            tls = MQTTOptions.TLS(caFile: ca, certFile: b.certFile, keyFile: b.keyFile, insecure: b.insecure ?? false)
-        }
-        return MQTTOptions(host: ep.host, port: ep.port, clientID: b.clientID ?? defaultClientID, username: b.username,
-                           password: b.password, tls: tls, will: will)
     }
 
     public func start() throws {

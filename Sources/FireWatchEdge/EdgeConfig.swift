@@ -1,4 +1,5 @@
 import FireWatchCore
+import FireWatchMQTT
 import Foundation
 
 /// The edge daemon's configuration file (JSON5), documented in docs/edge-config.md.
@@ -44,29 +45,7 @@ public struct EdgeConfig: Sendable, Decodable {
         public var rts: String?
     }
 
-    public struct Broker: Sendable, Decodable {
-        /// `mqtt://HOST:PORT` or `mqtts://HOST:PORT`.
-        public var url: String
-        public var clientID: String?
-        public var username: String?
-        public var password: String?
-        public var caFile: String?
-        public var certFile: String?
-        public var keyFile: String?
-        public var insecure: Bool?
-
-        public init(url: String, clientID: String? = nil, username: String? = nil, password: String? = nil,
-                    caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, insecure: Bool? = nil) {
-            self.url = url
-            self.clientID = clientID
-            self.username = username
-            self.password = password
-            self.caFile = caFile
-            self.certFile = certFile
-            self.keyFile = keyFile
-            self.insecure = insecure
-        }
-    }
+    public typealias Broker = BrokerSettings
 
     /// This edge box's id: the first part of every event's identity.
     public var edge: String

@@ -117,18 +117,15 @@ extension RegistrySyncEdge {
                             log: @escaping @Sendable (String) -> Void) throws(MQTTError) -> RegistrySyncEdge? {
         guard let office = config.office, let market = config.market else { return nil }
         guard let path = config.governance ?? config.data.map({ ($0 as NSString).appendingPathComponent("registry.db") }) else { return nil }
-        guard let endpoint = MQTTOptions.endpoint(url: office.url) else {
-            throw MQTTError(code: 3, message: "office broker '\(office.url)' is not mqtt://HOST:PORT or mqtts://HOST:PORT")  // 3 = MOSQ_ERR_INVAL
-        }
-        var tls: MQTTOptions.TLS?
-        if let ca = office.caFile {
-            tls = MQTTOptions.TLS(caFile: ca, certFile: office.certFile, keyFile: office.keyFile, insecure: office.insecure ?? false)
-        } else if endpoint.tls {
-            tls = MQTTOptions.TLS(caFile: "/etc/ssl/certs/ca-certificates.crt")
-        }
-        let options = MQTTOptions(host: endpoint.host, port: endpoint.port, clientID: (office.clientID ?? config.edge) + "-registry",
-                                  username: office.username, password: office.password, tls: tls)
-        return try RegistrySyncEdge(edgeID: config.edge, market: market, governancePath: path, broker: options,
+        let options: MQTTOptions
+        do {
+            options = try office.options(defaultClientID: config.edge, role: "office broker",
+                                         systemCAs: "/etc/ssl/certs/ca-certificates.crt")
+        } catch { throw MQTTError(code: 3, message: error.message) }  // 3 = MOSQ_ERR_INVAL
+        var named = options
+        named.clientID = (office.clientID ?? config.edge) + "-registry"
+        let final = named
+        return try RegistrySyncEdge(edgeID: config.edge, market: market, governancePath: path, broker: final,
                                     interval: interval, log: log)
     }
 }

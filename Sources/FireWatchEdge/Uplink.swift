@@ -116,9 +116,6 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
     public init(edgeID: String, journalPath: String, brokerURL: String, broker: EdgeConfig.Broker? = nil,
                 settings: UplinkSettings = UplinkSettings(),
                 log: @escaping @Sendable (String) -> Void) throws {
-        guard let endpoint = MQTTOptions.endpoint(url: brokerURL) else {
-            throw StoreRefusal("office broker '\(brokerURL)' is not mqtt://HOST:PORT or mqtts://HOST:PORT")
-        }
         self.edgeID = edgeID
         self.settings = settings
         self.journalPath = journalPath
@@ -126,17 +123,15 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
         topics = (OfficeWire.topic(edge: edgeID, .events), OfficeWire.topic(edge: edgeID, .telemetry),
                   OfficeWire.topic(edge: edgeID, .heartbeat), OfficeWire.topic(edge: edgeID, .status),
                   OfficeWire.topic(edge: edgeID, .ack))
-        var tls: MQTTOptions.TLS?
-        if endpoint.tls {
-            guard let ca = broker?.caFile else { throw StoreRefusal("mqtts:// needs office.caFile in the edge config") }
-            tls = MQTTOptions.TLS(caFile: ca, certFile: broker?.certFile, keyFile: broker?.keyFile, insecure: broker?.insecure ?? false)
-        }
         let will = MQTTOptions.Will(topic: topics.status, payload: OfficeWire.encode(OfficeWire.Status(state: "offline", time: nil)),
                                     qos: 1, retain: true)
-        let options = MQTTOptions(host: endpoint.host, port: endpoint.port,
-                                  clientID: broker?.clientID ?? "firewatch-edge-\(edgeID)", keepaliveSeconds: settings.keepalive,
-                                  username: broker?.username, password: broker?.password, tls: tls, will: will,
-                                  reconnectMinSeconds: 0.5, reconnectMaxSeconds: 10)
+        var settings = broker ?? BrokerSettings(url: brokerURL)
+        settings.url = brokerURL
+        let options: MQTTOptions
+        do {
+            options = try settings.options(defaultClientID: "firewatch-edge-\(edgeID)", role: "office broker", will: will,
+                                           keepaliveSeconds: self.settings.keepalive, reconnectMaxSeconds: 10)
+        } catch { throw StoreRefusal(error.message) }
         client = try MQTTClient(options: options, log: log)
         client.onMessage = { [weak self] m in self?.received(m) }
         client.onConnect = { [weak self] in

@@ -4,17 +4,7 @@ import Foundation
 
 /// The fire office receiver's configuration file (JSON5; deploy/examples/office.json5, docs/uplink.md).
 public struct OfficeConfig: Sendable, Decodable {
-    public struct Broker: Sendable, Decodable {
-        /// `mqtt://HOST:PORT` or `mqtts://HOST:PORT`.
-        public var url: String
-        public var clientID: String?
-        public var username: String?
-        public var password: String?
-        public var caFile: String?
-        public var certFile: String?
-        public var keyFile: String?
-        public var insecure: Bool?
-    }
+    public typealias Broker = BrokerSettings
 
     /// The notification hook (an SMS gateway stand-in): run for each new hazard with its JSON on stdin.
     public struct Notify: Sendable, Decodable {

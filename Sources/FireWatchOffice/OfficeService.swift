@@ -53,20 +53,12 @@ public final class OfficeService: @unchecked Sendable {
         self.config = config
         self.databasePath = databasePath ?? config.governancePath
         self.log = log
-        let url = brokerURL ?? config.broker.url
-        guard let endpoint = MQTTOptions.endpoint(url: url) else {
-            throw StoreRefusal("broker '\(url)' is not mqtt://HOST:PORT or mqtts://HOST:PORT")
-        }
-        var tls: MQTTOptions.TLS?
-        if endpoint.tls {
-            guard let ca = config.broker.caFile else { throw StoreRefusal("mqtts:// needs broker.caFile in the office config") }
-            tls = MQTTOptions.TLS(caFile: ca, certFile: config.broker.certFile, keyFile: config.broker.keyFile,
-                                  insecure: config.broker.insecure ?? false)
-        }
-        client = try MQTTClient(options: MQTTOptions(host: endpoint.host, port: endpoint.port,
-                                                     clientID: config.broker.clientID ?? "firewatch-office-\(config.officeID)",
-                                                     username: config.broker.username, password: config.broker.password,
-                                                     tls: tls, reconnectMinSeconds: 0.5, reconnectMaxSeconds: 10), log: log)
+        var broker = config.broker
+        if let brokerURL { broker.url = brokerURL }
+        do {
+            client = try MQTTClient(options: broker.options(defaultClientID: "firewatch-office-\(config.officeID)",
+                                                            role: "office broker", reconnectMaxSeconds: 10), log: log)
+        } catch let problem as BrokerSettings.Problem { throw StoreRefusal(problem.message) }
         notifier = config.notify.map { HazardNotifier(command: $0.command, timeoutSeconds: $0.timeoutSeconds ?? 10, log: log) }
         client.onMessage = { [weak self] m in
             guard let self else { return }

@@ -1,4 +1,5 @@
 import FireWatchCore
+import FireWatchMQTT
 import FireWatchEdge
 import FireWatchModbus
 import FireWatchStore

@@ -1,4 +1,5 @@
 import FireWatchCore
+import FireWatchMQTT
 import FireWatchStore
 import FireWatchEdge
 import Foundation
