@@ -291,14 +291,15 @@ public final class MQTTClient: @unchecked Sendable {
     private func didReceive(_ msg: mosquitto_message) {
         // libmosquitto frees topic and payload when the callback returns: copy both now.
         let topic = msg.topic.map { String(cString: $0) } ?? ""
+        let size = Int(max(0, msg.payloadlen))
         let payload: [UInt8]
-        if let p = msg.payload, msg.payloadlen > 0 {
-            payload = Array(UnsafeRawBufferPointer(start: p, count: Int(msg.payloadlen)))
+        if let p = msg.payload, size > 0 {
+            payload = Array(UnsafeRawBufferPointer(start: p, count: min(size, options.maxPayloadBytes)))
         } else {
             payload = []
         }
         state.withLock { $0.messageCount += 1 }
-        handlers.onMessage?(MQTTMessage(topic: topic, payload: payload, qos: msg.qos, retain: msg.retain))
+        handlers.onMessage?(MQTTMessage(topic: topic, payload: payload, qos: msg.qos, retain: msg.retain, size: size))
     }
 
     // MARK: errors
