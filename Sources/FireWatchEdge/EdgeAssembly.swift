@@ -29,6 +29,10 @@ public struct EdgeAssembly {
     public let devices: [Device]
     public let runtime: EdgeRuntime
     public let sources: [any IngestSource]
+    let statusWriter: EdgeStatusWriter
+
+    /// Default comm-loss timeout of MQTT detectors without a registered `comm_loss_timeout` (seconds).
+    public static let mqttCommLossSeconds: Double = 1860
 
     /// Where a folder of shipped files is: the config's value, else `./NAME`, else the installed copy.
     public static func defaultFolder(_ name: String, configured: String?) -> String {
@@ -54,14 +58,20 @@ public struct EdgeAssembly {
         var errors: [ConfigError] = []
         for (i, entry) in config.devices.enumerated() {
             guard let transport = Transport(text: entry.transport) else { continue }  // validated at load
+            var setpoints = entry.setpoints ?? [:]
+            if case .mqtt = transport, setpoints["comm_loss_timeout"] == nil {
+                // 4G/NB-IoT detectors report every 1–15 min with 5–30 min heartbeats (domain.md §5): the
+                // 60 s default would fault between messages. One missed 30-minute heartbeat is the budget.
+                setpoints["comm_loss_timeout"] = Self.mqttCommLossSeconds
+            }
             let device = Device(id: entry.id, profileID: entry.profile, premisesID: entry.premises, marketID: config.market?.id,
-                                location: entry.location ?? "", transport: transport, setpoints: entry.setpoints ?? [:],
+                                location: entry.location ?? "", transport: transport, setpoints: setpoints,
                                 cable: entry.cable, status: entry.status ?? .registered)
             devices.append(device)
             switch transport {
             case .modbusTCP, .modbusRTU:
                 do {
-                    let profile = try ModbusProfile.resolve(entry.profile, in: profiles.modbus)
+                    let profile = try ModbusProfile.resolve(entry.profile, parameters: entry.params, in: profiles.modbus)
                     polled.append(PolledDevice(id: entry.id, profile: profile, transport: transport,
                                                period: entry.pollPeriod ?? config.pollPeriod))
                 } catch {
@@ -114,6 +124,17 @@ public struct EdgeAssembly {
             sources.append(MQTTSource(client: client, ingest: ingest))
         }
         self.sources = sources
+        let poller = sources.compactMap { $0 as? ModbusPoller }.first
+        let mqttIngest = sources.compactMap { ($0 as? MQTTSource)?.ingest }.first
+        let queue = runtime.queue
+        let edgeID = config.edge, count = devices.count
+        statusWriter = EdgeStatusWriter(path: setup.dataDirectory + "/status.json") {
+            let q = queue.counters
+            return EdgeStatus(edge: edgeID, updatedAt: Date().timeIntervalSince1970, devices: count,
+                              queueAccepted: q.accepted, queueOverflowed: q.overflowed, queueDepth: q.depth,
+                              modbus: poller?.counters().mapValues(EdgeStatus.ModbusDevice.init) ?? [:],
+                              mqtt: mqttIngest.map { EdgeStatus.MQTT($0.snapshot()) })
+        }
     }
 
     /// Client options from a config's broker entry.
@@ -134,6 +155,13 @@ public struct EdgeAssembly {
                            password: b.password, tls: tls, will: will)
     }
 
-    public func start() throws { try runtime.start(sources: sources) }
-    public func stop() { runtime.stop() }
+    public func start() throws {
+        try runtime.start(sources: sources)
+        statusWriter.start()
+    }
+
+    public func stop() {
+        runtime.stop()
+        statusWriter.stop()
+    }
 }

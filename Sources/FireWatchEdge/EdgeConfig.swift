@@ -86,6 +86,8 @@ public struct EdgeConfig: Sendable, Decodable {
     public var mqtt: Broker?
     /// The fire office's broker for the uplink.
     public var office: Broker?
+    /// Uplink tunables (heartbeat, acknowledgement timeout, batch sizes; docs/uplink.md).
+    public var uplink: UplinkSettings?
 
     public init(edge: String, market: Market? = nil, data: String? = nil, governance: String? = nil,
                 devicesDir: String? = nil, rulesDir: String? = nil, pollPeriod: Double? = nil, premises: [Premises]? = nil,
@@ -102,6 +104,14 @@ public struct EdgeConfig: Sendable, Decodable {
         self.buses = buses
         self.mqtt = mqtt
         self.office = office
+    }
+
+    /// A rule set-value name such as `residual_current_prealarm` or `comm_loss_timeout`, optionally `.N`.
+    static func isSetValueName(_ key: String) -> Bool {
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let name = parts.first, !name.isEmpty,
+              name.allSatisfy({ $0 == "_" || ($0.isASCII && $0.isLowercase) }) else { return false }
+        return parts.count == 1 || Int(parts[1]).map { (1...64).contains($0) } == true
     }
 
     /// Loads and validates a config file; relative paths are resolved against the file's folder.
@@ -162,7 +172,10 @@ public struct EdgeConfig: Sendable, Decodable {
                     hint: busNames.isEmpty ? "add a buses: [{name, path, baud}] entry" : "defined: \(busNames.sorted().joined(separator: ", "))")
             }
             for (channel, value) in d.setpoints ?? [:] {
-                if !Channel.isValid(channel) { err("\(field).setpoints", "'\(channel)' is not a canonical channel") }
+                if !Channel.isValid(channel) && !EdgeConfig.isSetValueName(channel) {
+                    err("\(field).setpoints", "'\(channel)' is neither a canonical channel nor a set-value name",
+                        hint: "e.g. residual_current.1, residual_current_prealarm, temperature.2, comm_loss_timeout (docs/rules.md)")
+                }
                 if !value.isFinite || value < 0 { err("\(field).setpoints.\(channel)", "set value \(value) must be a positive number") }
             }
         }

@@ -25,6 +25,8 @@ final class EdgePipeline {
     let archive: ReadingArchive
     let store: (any GovernanceStore)?
     let delivery: any EventDelivery
+    /// Disk space kept for the journal: given up when an append finds the disk full (docs/uplink.md).
+    let reserve: OutboxReserve
     let started = ContinuousClock.now
     private var premisesByDevice: [String: Premises] = [:]
 
@@ -36,6 +38,8 @@ final class EdgePipeline {
         let now = Date().timeIntervalSince1970
         try FileManager.default.createDirectory(atPath: setup.dataDirectory, withIntermediateDirectories: true)
         journal = try EventJournal(path: setup.dataDirectory + "/edge.db", edgeID: setup.edgeID, now: now)
+        reserve = OutboxReserve(directory: setup.dataDirectory)
+        reserve.ensure()
         archive = try ReadingArchive(path: setup.dataDirectory + "/readings.db", now: now)
         if let path = setup.governancePath {
             let s = try SQLiteGovernanceStore(path: path, now: now)
@@ -78,24 +82,50 @@ final class EdgePipeline {
         var lastFlush = monotonic
         var lastSnapshot = monotonic
         var lastError: String?
+        var archiveRetryAt = 0.0
+        var archiveSkipped = 0
+        var lastReserveCheck = 0.0
         while !stop.load(ordering: .acquiring) {
             readings.removeAll(keepingCapacity: true)
             queue.drain(timeout: 0.2, into: &readings)
             let mono = monotonic
             let wall = Date().timeIntervalSince1970
+            if !readings.isEmpty, let telemetry = delivery as? any ReadingSummarySink { telemetry.noteReadings(readings) }
+            // Readings are archived after the rules have seen them and apart from the events: a full disk
+            // costs archived readings (counted and logged), never an alarm evaluation.
+            // While the journal lives on its released reserve, the freed space is the journal's alone.
+            let onReserve = reserve.diskFullCount > 0 && !reserve.isHeld
+            if mono >= archiveRetryAt, !onReserve {
+                do {
+                    for r in readings { try archive.add(r) }
+                    if mono - lastFlush >= 1 {
+                        try archive.flush()
+                        lastFlush = mono
+                    }
+                    if archiveSkipped > 0 {
+                        observer.log("readings archive writable again; \(archiveSkipped) readings were not archived meanwhile")
+                        archiveSkipped = 0
+                    }
+                } catch {
+                    if archiveSkipped == 0 { observer.log("readings archive refused a write (\(error)); alarms go on, readings wait") }
+                    (delivery as? OfficeUplink)?.reportStorageFault()
+                    archiveRetryAt = mono + 1
+                }
+            } else {
+                archiveSkipped += readings.count
+            }
+            if mono - lastReserveCheck >= 5 {
+                lastReserveCheck = mono
+                if !reserve.isHeld, reserve.ensure() { observer.log("disk has room again: journal reserve restored") }
+            }
             do {
                 for r in readings {
-                    try archive.add(r)
                     engine.process(r, monotonic: mono, into: &events)
                 }
                 engine.advance(monotonic: mono, wall: wall, into: &events)
                 if !events.isEmpty {
                     try handle(events, now: wall)
                     events.removeAll(keepingCapacity: true)
-                }
-                if mono - lastFlush >= 1 {
-                    try archive.flush()
-                    lastFlush = mono
                 }
                 if mono - lastSnapshot >= 5 {
                     try saveEngineState(now: wall)
@@ -105,6 +135,7 @@ final class EdgePipeline {
             } catch {
                 // Disk full or similar: events not journaled stay in `events` and are retried next turn.
                 let text = "\(error)"
+                (delivery as? OfficeUplink)?.reportStorageFault()
                 if text != lastError { observer.log("storage problem, retrying: \(text)") }
                 lastError = text
                 Thread.sleep(forTimeInterval: 0.5)
@@ -126,7 +157,7 @@ final class EdgePipeline {
                        transition: e.transition, value: e.value, time: e.time, hazard: e.hazard, announced: e.announced,
                        chattering: e.chattering)
         }
-        let journaled = try journal.append(events, now: now)
+        let journaled = try reserve.append(events, to: journal, now: now)
         let outcomes = try delivery.deliver(journaled, now: now)
         for (i, e) in journaled.enumerated() {
             observer.eventStored(e, outcome: i < outcomes.count ? outcomes[i] : nil, premises: premisesByDevice[e.device])

@@ -25,6 +25,8 @@ final class BusOwner: @unchecked Sendable {
     private var schedule: [Scheduled]
     private var context: ModbusContext?
     private var reconnectAt = 0.0
+    /// Set after a failed transaction: a late or partial answer may still be on the link.
+    private var needsFlush = false
     private var reconnectDelay: Double
 
     private let lock = NSCondition()
@@ -183,9 +185,12 @@ final class BusOwner: @unchecked Sendable {
                     if k > 0, device.profile.timing.turnaround > 0 {
                         Thread.sleep(forTimeInterval: device.profile.timing.turnaround)
                     }
-                    if ctx.isRTU { ctx.flush() }
+                    if ctx.isRTU || needsFlush { ctx.flush(); needsFlush = false }
                     do {
                         image.store(block, values: try ctx.read(block))
+                    } catch .exception(let code) where code == 10 || code == 11 {
+                        // A gateway saying its target did not answer: the slave behind it is silent.
+                        throw .timeout
                     } catch .exception(let code) {
                         board.update(device.id) { $0.exceptions += 1 }
                         log("modbus \(device.id): exception \(code) (\(ModbusError.exceptionName(code))) reading \(block) at unit \(device.unit ?? 0)")
@@ -194,6 +199,7 @@ final class BusOwner: @unchecked Sendable {
                 }
             } catch {
                 failure = error
+                needsFlush = true
                 if error.needsReconnect { dropLink(error) }
             }
         } else {
@@ -207,8 +213,12 @@ final class BusOwner: @unchecked Sendable {
             switch failure {
             case .timeout:
                 s.consecutiveTimeouts += 1
-                // attempts at 1, 2, 4, ... periods, never more than maxBackoff apart
-                delay = min(max(options.maxBackoff, device.period), device.period * pow(2, Double(s.consecutiveTimeouts - 1)))
+                // First retry after one period, then initialBackoff, 2×, 4×, ... capped at maxBackoff:
+                // a dead slave costs one timeout per backoff period, never one per sweep.
+                if s.consecutiveTimeouts > 1 {
+                    let base = max(device.period, options.initialBackoff)
+                    delay = min(max(options.maxBackoff, device.period), base * pow(2, Double(s.consecutiveTimeouts - 2)))
+                }
                 monitor?.problem(device: device.id, .timeout)
             case .exception(let code):
                 monitor?.problem(device: device.id, .exception(code: code, register: 0))
@@ -294,13 +304,14 @@ final class BusOwner: @unchecked Sendable {
         do throws(ModbusError) {
             try prepare(ctx, for: s.device)
             for (table, address, values) in writes {
-                if ctx.isRTU { ctx.flush() }
+                if ctx.isRTU || needsFlush { ctx.flush(); needsFlush = false }
                 try ctx.write(table: table, address: address, values: values)
             }
             board.update(job.device) { $0.writes += 1 }
             log("modbus \(job.device): wrote \(job.target)")
             job.done(.success(()))
         } catch {
+            needsFlush = true
             if error.needsReconnect { dropLink(error) }
             board.update(job.device) { $0.writeFailures += 1 }
             log("modbus \(job.device): write \(job.target) failed (\(error))")

@@ -165,7 +165,14 @@ final class SimulatorServer {
         var pinnedRegisters: [ModbusProfile.Table: [Int: UInt16]] = [:]
         var overrides: [Channel: Reading.Value] = [:]
         var silent: Bool?
+        /// Set values may be written until this time (monotonic), after the password was written.
+        var unlockedUntil = 0.0
     }
+
+    /// The simulated detectors' password (the Acrel default, domain.md §4).
+    static let password: UInt16 = 1
+    /// How long a correct password unlocks set-value writes.
+    static let unlockSeconds = 30.0
 
     let options: MarketSimulator.Options
     let model: MarketModel
@@ -324,6 +331,26 @@ final class SimulatorServer {
 
     func isSilent(_ i: Int, _ t: Double) -> Bool { devices[i].silent ?? model.isSilent(device: i, at: t) }
 
+    /// Set values are writable only within `unlockSeconds` after the password was written
+    /// (GB 14287.5-2025 §5.3); a locked write gets exception 3 (illegal data value), the simulator's
+    /// convention. Returns the exception code, or nil to let libmodbus apply the request.
+    func refuseWrite(_ device: Int, _ query: UnsafeMutablePointer<UInt8>, _ header: Int) -> Int? {
+        let fc = query[header]
+        guard fc == 6 || fc == 16, let pw = options.profile.passwordRegister, pw.table == .holding else { return nil }
+        let address = Int(query[header + 1]) << 8 | Int(query[header + 2])
+        let count = fc == 6 ? 1 : Int(query[header + 3]) << 8 | Int(query[header + 4])
+        let now = monotonicSeconds()
+        if fc == 6 && address == pw.address {
+            let value = UInt16(query[header + 3]) << 8 | UInt16(query[header + 4])
+            devices[device].unlockedUntil = value == Self.password ? now + Self.unlockSeconds : 0
+            return nil
+        }
+        let touchesSetpoint = options.profile.setpoints.contains { sp in
+            sp.register.table == .holding && sp.register.address <= address + count - 1 && address <= sp.register.lastAddress
+        }
+        return touchesSetpoint && devices[device].unlockedUntil < now ? 3 : nil
+    }
+
     /// Serves until `commands` says stop. `commands` returns pending commands and whether to keep running.
     func serve(commands: () -> ([MarketSimulator.Command], Bool), served: () -> Void) {
         let query = UnsafeMutablePointer<UInt8>.allocate(capacity: 260)
@@ -374,6 +401,10 @@ final class SimulatorServer {
                     continue
                 }
                 if isSilent(device, monotonicSeconds() - start) { continue }
+                if let refusal = refuseWrite(device, query, ctx.headerLength) {
+                    _ = ctx.replyException(query, code: refusal)
+                    continue
+                }
                 if ctx.reply(query, length: rc, mapping: devices[device].mapping) != -1 { served() }
             }
         }

@@ -13,15 +13,19 @@ public final class ModbusPoller: Sendable {
     public struct Options: Sendable {
         /// Longest pause between attempts at a silent slave.
         public var maxBackoff: Double
+        /// Pause after a silent slave's second miss in a row (the first retry waits one period),
+        /// doubling per miss up to `maxBackoff`; never shorter than the device's period.
+        public var initialBackoff: Double
         /// First and longest pause before reconnecting a broken link.
         public var reconnectInitial: Double
         public var reconnectMax: Double
         /// Spread first polls over one period so devices on a bus do not all start at once.
         public var staggerFirstPolls: Bool
 
-        public init(maxBackoff: Double = 30, reconnectInitial: Double = 0.5, reconnectMax: Double = 30,
-                    staggerFirstPolls: Bool = true) {
+        public init(maxBackoff: Double = 30, initialBackoff: Double = 1, reconnectInitial: Double = 0.5,
+                    reconnectMax: Double = 30, staggerFirstPolls: Bool = true) {
             self.maxBackoff = maxBackoff
+            self.initialBackoff = initialBackoff
             self.reconnectInitial = reconnectInitial
             self.reconnectMax = reconnectMax
             self.staggerFirstPolls = staggerFirstPolls
@@ -80,6 +84,9 @@ public final class ModbusPoller: Sendable {
         self.board = board
         self.deviceOwner = map
     }
+
+    /// A poller dropped without `stop()` still stops its threads and closes its links.
+    deinit { stop() }
 
     /// Starts one thread per bus / endpoint. Calling it twice does nothing.
     public func start() { for o in owners { o.start() } }

@@ -112,7 +112,7 @@ public struct MarketModel: Sendable {
         let u = unit(device, stream, -1), phase = unit(device, stream, -2) * 2 * .pi
         switch channel.quantity {
         case .residualCurrent:
-            let base = 30 + u * 100  // 30–130, noise and drift keep it inside 20–150
+            let base = 35 + u * 90  // 35–125; drift ±8 and noise ±4 keep it inside 20–150
             return base + 8 * sin(2 * .pi * t / 180 + phase) + 4 * noise(device, stream, t)
         case .temperature:
             let base = 27 + u * 16  // 27–43 drifting ±2

@@ -23,6 +23,7 @@ public enum EdgeSchema {
           value TEXT NOT NULL
         );
         """),
+        Outbox.telemetryLaneMigration,
     ]
 }
 

@@ -120,5 +120,7 @@ public enum GovernanceSchema {
         CREATE INDEX alarm_events_hazard ON alarm_events(hazard_id);
         CREATE INDEX alarm_events_device ON alarm_events(device_id, event_time);
         """),
+        officeMigration,
+        registryMigration,
     ]
 }

@@ -31,6 +31,9 @@ public enum Migrator {
         }
         for m in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(Int64(m.version)) {
             try db.transaction {
+                // Another connection may have applied it since `applied` was read (two processes opening a new file).
+                if try db.scalar("SELECT 1 FROM schema_migrations WHERE schema = ? AND version = ?",
+                                 [.text(schema), .integer(Int64(m.version))]) != nil { return }
                 try db.execute(m.sql)
                 try db.run("INSERT INTO schema_migrations (schema, version, name, applied_at) VALUES (?, ?, ?, ?)",
                            [.text(schema), .integer(Int64(m.version)), .text(m.name), .real(now)])

@@ -68,6 +68,7 @@ public final class SQLiteConnection {
     /// Runs a statement with arguments, discarding rows.
     public func run(_ sql: String, _ arguments: [SQLValue] = []) throws(SQLiteError) {
         let s = try prepare(sql)
+        defer { s.reset() }  // a statement left unreset keeps its read snapshot (WAL) open
         try s.bind(arguments)
         while try s.step() {}
     }
@@ -75,6 +76,7 @@ public final class SQLiteConnection {
     /// Runs a query and maps each row.
     public func query<T>(_ sql: String, _ arguments: [SQLValue] = [], _ map: (Row) throws -> T) throws -> [T] {
         let s = try prepare(sql)
+        defer { s.reset() }  // a statement left unreset keeps its read snapshot (WAL) open
         try s.bind(arguments)
         var out: [T] = []
         while try s.step() { out.append(try map(Row(statement: s))) }
@@ -84,9 +86,15 @@ public final class SQLiteConnection {
     /// The first column of the first row, if any.
     public func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws(SQLiteError) -> SQLValue? {
         let s = try prepare(sql)
+        defer { s.reset() }  // a scalar stops after one row: without a reset its read snapshot stays open
         try s.bind(arguments)
         guard try s.step() else { return nil }
-        return Row(statement: s)[0]
+        let value = Row(statement: s)[0]
+        // Reset now: a statement left on a row keeps a read transaction open, which makes this
+        // connection's next BEGIN IMMEDIATE fail at once with SQLITE_BUSY_SNAPSHOT when another
+        // connection has written meanwhile (no busy wait applies to that case).
+        s.reset()
+        return value
     }
 
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }

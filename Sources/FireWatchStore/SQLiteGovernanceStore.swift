@@ -125,16 +125,26 @@ public final class SQLiteGovernanceStore: GovernanceStore {
 
     public func ingest(_ e: AlarmEvent, receivedAt: Double, late: Bool) throws -> IngestOutcome {
         try db.transaction { () throws -> IngestOutcome in
+            try applyIngest(e, receivedAt: receivedAt, late: late)
+        }
+    }
+
+    /// The body of `ingest` without its transaction, so a batch can apply many events in one
+    /// (`ingest(batch:)`). `premisesOf` looks up the device's premises (a batch caches it).
+    func applyIngest(_ e: AlarmEvent, receivedAt: Double, late: Bool,
+                     premisesOf: ((String) throws -> String?)? = nil) throws -> IngestOutcome {
+        do {
             if try db.scalar("SELECT 1 FROM alarm_events WHERE edge_id = ? AND sequence = ?",
                              [.text(e.edgeID), .integer(e.sequence)]) != nil {
                 return .duplicate
             }
             var hazardID: Int64?
             var opened = false
-            let device = try self.device(id: e.device)
             // Edge-level faults (edge offline) have no device row and no premises; they still get a record.
             let isEdgeFault = e.hazard.kind == "edge_offline"
-            let premisesID = device?.premisesID
+            let premisesID: String?
+            if let premisesOf { premisesID = try premisesOf(e.device) }
+            else { premisesID = try db.scalar("SELECT premises_id FROM devices WHERE id = ?", [.text(e.device)])?.text }
             if !e.isTest, e.announced, premisesID != nil || isEdgeFault {
                 let open = try db.scalar("""
                     SELECT id FROM hazards WHERE IFNULL(premises_id, '') = IFNULL(?, '') AND device_id = ? AND kind = ?

@@ -109,6 +109,22 @@ struct RulesEngineTests {
         #expect(d.events.count == 2, "a registered set value applies to a running machine at once")
     }
 
+    @Test("a default written in another unit is converted; registered values are in the canonical unit")
+    func setpointUnits() throws {
+        let set = try RulesSupport.parse("rule r on residual_current.* { signal alarm when value >= setpoint(residual_current, 0.3A) }")
+        func run(_ context: DeviceContext?) -> [Double] {
+            let d = Driver(set)
+            if let context { d.engine.register(context) }
+            for (i, v) in [299.0, 300, 0, 499, 500].enumerated() { d.feed(RulesSupport.number("d", "residual_current.1", v, at: Double(i))) }
+            return d.events.filter { $0.transition == .raise }.compactMap(\.value)
+        }
+        #expect(run(nil) == [300, 499])
+        #expect(run(DeviceContext(id: "d", setpoints: ["residual_current": 500])) == [500])
+        #expect(throws: ConfigErrors.self) {
+            try RulesSupport.parse("rule r on residual_current.* { signal alarm when value >= setpoint(residual_current, 30°C) }")
+        }
+    }
+
     @Test("cable class sets the temperature default; an unregistered cable falls back", arguments: [
         (Device.CableClass?.none, 56.0), (.pvc, 56.0), (.xlpe, 72.0),
     ])
@@ -142,7 +158,7 @@ struct RulesEngineTests {
         d.feed(RulesSupport.number("d", "temperature.1", 30, at: 0))
         for t in stride(from: 5.0, through: 80, by: 5) { d.feed(RulesSupport.number("d", "device.online", 0, at: t)) }
         #expect(d.events.map { Int($0.time) } == [60])
-        #expect(d.events[0].channel == "" && d.events[0].value == nil)
+        #expect(d.events[0].channel == "device.online" && d.events[0].value == nil)
         d.feed(RulesSupport.number("d", "device.online", 1, at: 81))
         #expect(d.events.count == 2 && d.events[1].transition == .clear && d.events[1].time == 81)
         d.tick(to: 140)
@@ -179,6 +195,10 @@ struct RulesEngineTests {
         #expect(e.hazard == HazardSpec(category: "electrical", kind: "hot_cable", severity: .low,
                                         title: "温度预警：A-7 温度3 52.5°C，设定 50°C（hot）"))
         #expect(e.value == 52.5 && e.device == "A-7" && e.channel == "temperature.3" && e.rule == "hot")
+        d.feed(RulesSupport.number("A-7", "temperature.3", 30, at: 1))
+        let clear = try #require(d.events.last)
+        #expect(clear.transition == .clear && clear.value == 30)
+        #expect(clear.hazard == e.hazard, "a clear keeps the title the raise gave its hazard")
     }
 
     @Test("chattering: the third raise of one key within 60 s is flagged")
@@ -299,5 +319,46 @@ struct RulesEngineTests {
         }
         #expect(!ea.isEmpty)
         #expect(ea == eb)
+    }
+}
+
+extension RulesEngineTests {
+    @Test("restart keeps window samples: an average spanning the restart sees both sides")
+    func snapshotWindow() throws {
+        let set = try Self.rule("when avg(30s) > 50°C")
+        let a = RuleEngine(rules: set)
+        var events: [EngineEvent] = []
+        for t in stride(from: 0.0, through: 20, by: 5) {
+            a.process(RulesSupport.number("d", "temperature.1", 70, at: t), monotonic: t, into: &events)
+        }
+        events.removeAll()
+        let b = RuleEngine(rules: set)
+        b.restore(a.snapshot(monotonic: 20), monotonic: 1000)
+        // Without the restored samples the average of one 35 °C reading would be 35 °C and clear.
+        b.process(RulesSupport.number("d", "temperature.1", 35, at: 25), monotonic: 1005, into: &events)
+        #expect(events.isEmpty, "the average of 70, 70, 70, 70, 70, 35 over the last 30 s is above 50 °C")
+        for t in [30.0, 35, 40] {
+            b.process(RulesSupport.number("d", "temperature.1", 35, at: t), monotonic: 980 + t, into: &events)
+        }
+        #expect(events.map(\.transition) == [.clear])
+    }
+}
+
+extension RulesEngineTests {
+    @Test("a snapshot of a quiet market holds only device clocks, not every channel")
+    func snapshotSize() throws {
+        let engine = RuleEngine(rules: try RulesSupport.defaultPack())
+        var events: [EngineEvent] = []
+        for d in 0..<50 {
+            for c in ["residual_current.1", "temperature.1", "temperature.2"] {
+                engine.process(RulesSupport.number("D\(d)", c, c.hasPrefix("res") ? 120 : 35, at: 0), monotonic: 0, into: &events)
+            }
+            engine.process(RulesSupport.state("D\(d)", "state.temperature.1", .normal, at: 0), monotonic: 0, into: &events)
+        }
+        engine.process(RulesSupport.state("D7", "state.temperature.2", .faultOpen, at: 1), monotonic: 1, into: &events)
+        let snap = engine.snapshot(monotonic: 2)
+        #expect(snap.devices.count == 50)
+        #expect(snap.channels.map(\.channel) == ["state.temperature.2"])
+        #expect(snap.machines.map(\.rule) == ["temperature_probe_fault"], "the pending probe fault and nothing else")
     }
 }

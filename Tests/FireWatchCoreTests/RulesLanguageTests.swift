@@ -53,6 +53,9 @@ struct RulesLanguageTests {
         ("rule r on temperature.* {\n  signal alarm\n  when value > 50°C\n", 4, 1, "expected a clause"),
         ("rule r on temperature.* {\n  signal alarm\n  when value > 50 @\n}", 3, 19, "unexpected character"),
         ("rule r on temperature.* {\n  signal alarm\n  when avg(value) > 50°C\n}", 3, 12, "window length"),
+        ("rule r on temperature.* {\n  signal alarm\n  when avg(2000h) > 50°C\n}", 3, 12, "longer than 24 h"),
+        ("rule r on temperature.*, residual_current.* {\n  signal alarm\n  when value > 50\n}", 1, 26, "share a unit"),
+        ("rule r on temperature.*, state.temperature.* {\n  signal alarm\n  when value > 50\n}", 1, 6, "not both"),
     ])
     func errors(text: String, line: Int, column: Int, message: String) {
         do {

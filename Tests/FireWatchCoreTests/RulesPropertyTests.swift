@@ -72,6 +72,28 @@ struct RulesPropertyTests {
         #expect(a == b)
     }
 
+    @Test("the Reading path's name cache gives the events of interned slots, in any channel order", arguments: [31, 32] as [UInt64])
+    func nameCache(seed: UInt64) throws {
+        let pack = try RulesSupport.defaultPack()
+        var rng = SeededGenerator(seed: seed)
+        var readings = Self.walk(seed: seed, steps: 1500)
+        // Shuffle within each time step so channel order changes from poll to poll.
+        readings = Dictionary(grouping: readings, by: \.time).sorted { $0.key < $1.key }.flatMap { $0.value.shuffled(using: &rng) }
+        let byName = RuleEngine(rules: pack), bySlot = RuleEngine(rules: pack)
+        var a: [EngineEvent] = [], b: [EngineEvent] = []
+        for r in readings {
+            byName.process(r, monotonic: r.time, into: &a)
+            let slot = bySlot.slot(device: r.device, channel: r.channel)
+            switch r.value {
+            case .number(let v): bySlot.process(slot: slot, number: v, monotonic: r.time, wall: r.time, into: &b)
+            case .state(let st): bySlot.process(slot: slot, state: st, monotonic: r.time, wall: r.time, into: &b)
+            case .invalid: Issue.record("the walk has no invalid readings")
+            }
+        }
+        #expect(!a.isEmpty)
+        #expect(a == b)
+    }
+
     @Test("a snapshot taken anywhere and restored gives the same events as running on", arguments: [21, 22] as [UInt64])
     func restoreEquivalence(seed: UInt64) throws {
         let pack = try RulesSupport.defaultPack()

@@ -153,3 +153,60 @@ struct RulesScenarioTests {
         #expect(fault.hasSuffix("\"value\": null}"))
     }
 }
+
+extension RulesScenarioTests {
+    @Test("the devices file is a JSON5 list of {id, setpoints, cable, announced}; errors name the file")
+    func devicesFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rules-devices-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("devices.json5").path
+        try """
+        [
+          // comments and trailing commas are fine
+          { id: "M1-01", setpoints: { "residual_current.1": 500 }, cable: "xlpe" },
+          { id: "M1-02", announced: false },
+        ]
+        """.write(toFile: good, atomically: true, encoding: .utf8)
+        let devices = try RuleReplay.loadDevices(file: good)
+        #expect(devices == [DeviceContext(id: "M1-01", setpoints: ["residual_current.1": 500], cable: .xlpe),
+                            DeviceContext(id: "M1-02", announced: false)])
+        let bad = dir.appendingPathComponent("bad.json5").path
+        try #"[{ id: "M1-01", cable: "copper" }]"#.write(toFile: bad, atomically: true, encoding: .utf8)
+        do {
+            _ = try RuleReplay.loadDevices(file: bad)
+            Issue.record("expected an error for cable copper")
+        } catch {
+            #expect(error.errors[0].file == bad)
+            #expect(error.errors[0].description.contains("cable"), "\(error)")
+        }
+    }
+}
+
+extension RulesScenarioTests {
+    @Test("fault arc: 9 half-cycles in 1 s never alarm, 14 do at once and hold until reset (GB 50166 §4.8, GB 31252)")
+    func faultArc() throws {
+        let d = RulesSupport.Driver(try RulesSupport.defaultPack())
+        for t in stride(from: 0.0, through: 60, by: 1) { d.feed(RulesSupport.number("A", "arc.3", 9, at: t)) }
+        #expect(d.events.isEmpty)
+        d.feed(RulesSupport.number("A", "arc.3", 14, at: 61))
+        #expect(d.summary == ["fault_arc_alarm arc.3 raise"])
+        #expect(d.events[0].hazard.severity == .critical && d.events[0].hazard.title.contains("14 个半周波"))
+        for t in stride(from: 62.0, through: 120, by: 1) { d.feed(RulesSupport.number("A", "arc.3", 0, at: t)) }
+        #expect(d.events.count == 1, "latched")
+        d.engine.reset(device: "A", rule: nil, monotonic: 121, wall: 121, into: &d.events)
+        #expect(d.summary.last == "fault_arc_alarm arc.3 clear")
+    }
+
+    @Test("CT break on a residual loop is a fault within 100 s, and the loop's alarm is not raised by it")
+    func ctBreak() throws {
+        let d = RulesSupport.Driver(try RulesSupport.defaultPack())
+        for t in stride(from: 0.0, through: 30, by: 5) {
+            d.feed(RulesSupport.state("A", "state.residual_current.2", .ctBreak, at: t))
+            d.feed(Reading(device: "A", channel: Channel(unchecked: "residual_current.2"), value: .invalid, time: t))
+        }
+        #expect(d.summary == ["residual_current_ct_fault state.residual_current.2 raise"])
+        #expect(d.events[0].signal == .fault && d.events[0].time <= 100)
+        #expect(d.events[0].hazard.title == "剩余电流互感器故障：设备 A 剩余电流2状态 互感器断线")
+    }
+}

@@ -38,6 +38,26 @@ struct ModbusSimulatorTests {
         #expect(c.values.allSatisfy { $0.successes >= 2 && $0.failures == 0 })
     }
 
+    @Test("a unit the gateway cannot reach (exception 11) is a silent slave: offline and backed off")
+    func gatewayTargetMissing() throws {
+        let profile = try ModbusFixtures.profile("generic-1r4t")
+        let sim = MarketSimulator(.init(deviceCount: 1, profile: profile, seed: 1))
+        let endpoints = try sim.start()
+        defer { sim.stop() }
+        let sink = CollectingSink()
+        let ghost = PolledDevice(id: "ghost", profile: profile, transport: .modbusTCP(host: "127.0.0.1", port: endpoints[0].port, unit: 9),
+                                 period: 0.2)
+        let real = PolledDevice(id: "real", profile: profile, transport: endpoints[0].transport, period: 0.2)
+        let poller = try ModbusPoller(devices: [ghost, real], sink: sink, monitor: sink, options: .init(maxBackoff: 2))
+        poller.start()
+        defer { poller.stop() }
+        #expect(TestSupport.wait(timeout: 10) { sink.onlineTimes("real").count >= 10 })
+        #expect(sink.onlineTimes("ghost").isEmpty)
+        #expect(sink.latest("ghost", "device.online") == .number(0))
+        let c = try #require(poller.counters()["ghost"])
+        #expect(c.timeouts >= 2 && c.timeouts <= 6, "\(c)")
+    }
+
     @Test("scripted incidents: residual rise past 300 mA, temperature past 60 °C, open probe, silence")
     func incidents() throws {
         let profile = try ModbusFixtures.profile("generic-1r4t")
@@ -91,6 +111,10 @@ struct ModbusSimulatorTests {
         #expect(TestSupport.wait(timeout: 10) { sink.latest("d0", "state.residual_current.1") == .state(.ctBreak) })
         #expect(sink.latest("d0", "residual_current.1") == .invalid)
 
+        // Without the password the detector refuses the set value (GB 14287.5-2025 §5.3).
+        await #expect(throws: ModbusError.exception(code: 3)) {
+            try await poller.write(device: "d1", .setpoint(Channel(unchecked: "residual_current.1"), 450))
+        }
         try await poller.write(device: "d0", .setpoint(Channel(unchecked: "residual_current.1"), 500), password: 1)
         await #expect(throws: ModbusError.self) {
             try await poller.write(device: "d0", .setpoint(Channel(unchecked: "residual_current.1"), 5000))
@@ -118,5 +142,35 @@ struct ModbusSimulatorTests {
         let id = try runCommand("/usr/bin/mbpoll", ["-m", "tcp", "-a", String(e.unit), "-p", String(e.port), "-t", "4:hex",
                                                     "-0", "-r", "64", "-c", "1", "-1", "127.0.0.1"], timeout: 20)
         #expect(id.out.contains("0x1304"), "\(id.out)")
+    }
+}
+
+@Suite("Modbus TCP link loss")
+struct ModbusReconnectTests {
+    @Test("a TCP slave that goes away and comes back is reconnected with backoff, no permanent EPIPE")
+    func reconnect() throws {
+        let profile = try ModbusFixtures.profile("generic-1r4t")
+        let port = TestSupport.freePort()
+        let options = MarketSimulator.Options(deviceCount: 2, profile: profile, seed: 2, port: port)
+        var sim = MarketSimulator(options)
+        let endpoints = try sim.start()
+        let sink = CollectingSink()
+        let devices = endpoints.map { PolledDevice(id: "d\($0.device)", profile: profile, transport: $0.transport, period: 0.2) }
+        let poller = try ModbusPoller(devices: devices, sink: sink, monitor: sink,
+                                      options: .init(reconnectInitial: 0.2, reconnectMax: 1))
+        poller.start()
+        defer { poller.stop() }
+        #expect(TestSupport.wait(timeout: 10) { sink.onlineTimes("d1").count >= 2 })
+        sim.stop()
+        #expect(TestSupport.wait(timeout: 10) { sink.latest("d0", "device.online") == .number(0) && sink.latest("d1", "device.online") == .number(0) })
+        Thread.sleep(forTimeInterval: 1.5)
+        sim = MarketSimulator(options)
+        try sim.start()
+        defer { sim.stop() }
+        let before = sink.onlineTimes("d0").count
+        #expect(TestSupport.wait(timeout: 15) { sink.onlineTimes("d0").count > before + 2 && sink.latest("d1", "device.online") == .number(1) })
+        let c = try #require(poller.counters()["d0"])
+        #expect(c.transportErrors >= 1)
+        #expect(sink.allRecoveries.contains("d0"))
     }
 }

@@ -22,6 +22,7 @@ import asyncio
 import json
 import struct
 import sys
+import time
 
 from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
@@ -58,7 +59,10 @@ class PeerDevice(ModbusDeviceContext):
 
     async def async_getValues(self, func_code, address, count=1):
         if self.delay:
-            await asyncio.sleep(self.delay)
+            # Block the whole peer, like a single-threaded slave on a shared line. An asyncio sleep
+            # would let pymodbus 3.11 answer the next request meanwhile and then send this late
+            # answer under that request's unit id (its handler keeps one last_pdu).
+            time.sleep(self.delay)
         if address in self.busy:
             return ExcCodes.DEVICE_BUSY
         return self.getValues(func_code, address, count)

@@ -305,9 +305,22 @@ struct RuleCompiler {
             guard case .name(let key) = args[0].node else {
                 throw fail("setpoint's first argument is the set-value name, e.g. residual_current", args[0].position)
             }
-            let d = try compile(args[1])
+            var d = try compile(args[1])
             guard d.stage != .dynamic, d.type.isNumber || d.type == .duration else {
                 throw fail("setpoint's default must be a constant number such as 300mA", args[1].position)
+            }
+            // Registered set values are in the canonical unit of their quantity (residual_current → mA),
+            // or of the rule's channels for other names: bring the default to that unit first.
+            let head = String(key.split(separator: ".").first ?? "")
+            if case .number(let u?) = d.type, let target = Channel.Quantity(rawValue: head)?.unit ?? channelUnit, target != .none {
+                guard let f = RuleUnits.factor(from: u, to: target) else {
+                    throw fail("set value '\(key)' is in \(target.rawValue), its default in \(u.rawValue)", args[1].position)
+                }
+                if f != 1 {
+                    d = combine(.mul, [d, Typed(type: .number(nil), stage: .literal, code: [.init(op: .constant, imm: f)])],
+                                type: .number(target))
+                }
+                d.type = .number(target)
             }
             setpointKeys.append(key)
             if d.type == .duration { durationSetpointKeys.append(key) }
@@ -328,6 +341,9 @@ struct RuleCompiler {
             let d = try compile(args[0])
             guard d.type == .duration, d.stage == .literal, d.literal > 0 else {
                 throw fail("\(f)() takes a window length such as 30s or 5min", args[0].position)
+            }
+            guard d.literal <= 86_400 else {
+                throw fail("\(f)() window longer than 24 h", args[0].position, hint: "windows keep their samples in memory")
             }
             window = Swift.max(window, d.literal)
             let op: RuleInstruction.Op = switch f {

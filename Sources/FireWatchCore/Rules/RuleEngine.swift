@@ -1,8 +1,3 @@
-/// A channel of a device, interned by the engine: the key of the allocation-free fast path.
-public struct EngineSlot: Sendable, Hashable {
-    public let index: Int32
-}
-
 /// Runs a `RuleSet` over readings: one state machine per (device, channel, rule), or per (device, rule)
 /// for device-level rules; normal → pending → active → clearing → normal (docs/rules.md, "Semantics").
 ///
@@ -20,8 +15,7 @@ public final class RuleEngine {
         var onDelay: Double, offDelay: Double
         var latch: Bool, usesSilence: Bool, isDevice: Bool
         var windowCapacity: Int32
-        var window: Double
-        var constantCount: Int32, refCount: Int32
+        var constantCount: Int32
     }
 
     struct Machine {
@@ -58,17 +52,22 @@ public final class RuleEngine {
 
     /// Hot tables, behind a pointer so the hot path pays no class exclusivity checks.
     struct Tables {
-        var rules: [RuleInfo] = []
-        var code: [RuleInstruction] = []
-        var machines: [Machine] = []
-        var slots: [Slot] = []
-        var devices: [DeviceRecord] = []
-        var constants: [Double] = []
-        var refSlots: [Int32] = []
-        var winTime: [Double] = []
-        var winValue: [Double] = []
-        var deviceMachines: [Int32] = []
-        var stack: [Double] = []
+        var rules = EngineTable<RuleInfo>()
+        var code = EngineTable<RuleInstruction>()
+        var machines = EngineTable<Machine>(capacity: 1024)
+        var slots = EngineTable<Slot>(capacity: 1024)
+        var devices = EngineTable<DeviceRecord>(capacity: 256)
+        var constants = EngineTable<Double>(capacity: 1024)
+        var refSlots = EngineTable<Int32>(capacity: 1024)
+        var winTime = EngineTable<Double>()
+        var winValue = EngineTable<Double>()
+        var deviceMachines = EngineTable<Int32>(capacity: 256)
+        var stack = EngineTable<Double>()
+
+        func free() {
+            rules.free(); code.free(); machines.free(); slots.free(); devices.free(); constants.free()
+            refSlots.free(); winTime.free(); winValue.free(); deviceMachines.free(); stack.free()
+        }
     }
 
     private struct SlotKey: Hashable {
@@ -76,8 +75,20 @@ public final class RuleEngine {
         var channel: String
     }
 
+    /// Name lookup for the `Reading` path without hashing in the steady state: the last device seen,
+    /// and per device its channels in first-seen order with a cursor, since a poll or a message
+    /// brings one device's channels in the same order every time.
+    private struct Lookup {
+        var lastDevice = ""
+        var lastDeviceIndex: Int32 = -1
+        var channels: [[(name: String, slot: Int32)]] = []
+        var cursor: [Int] = []
+        var position: [Int] = []   // per slot: its index in its device's `channels` list
+    }
+
     public let rules: RuleSet
     private let t: UnsafeMutablePointer<Tables>
+    private let lookup: UnsafeMutablePointer<Lookup>
     private var slotIndex: [SlotKey: Int32] = [:]
     private var deviceIndex: [String: Int32] = [:]
     private var deviceContexts: [DeviceContext] = []
@@ -89,6 +100,8 @@ public final class RuleEngine {
         self.rules = rules
         t = .allocate(capacity: 1)
         t.initialize(to: Tables())
+        lookup = .allocate(capacity: 1)
+        lookup.initialize(to: Lookup())
         var depth = 1
         for r in rules.rules {
             let p = r.program
@@ -105,15 +118,18 @@ public final class RuleEngine {
             t.pointee.rules.append(RuleInfo(
                 raiseStart: raiseStart, raiseCount: Int32(p.raise.count), clearStart: clearStart, clearCount: clearCount,
                 onDelay: r.onDelay, offDelay: r.offDelay, latch: r.latch, usesSilence: p.usesSilence,
-                isDevice: r.isDeviceLevel, windowCapacity: max(capacity, p.window > 0 ? 4 : 0), window: p.window,
-                constantCount: Int32(p.deviceConstants.count), refCount: Int32(p.refs.count)))
+                isDevice: r.isDeviceLevel, windowCapacity: max(capacity, p.window > 0 ? 4 : 0),
+                constantCount: Int32(p.deviceConstants.count)))
         }
-        t.pointee.stack = Array(repeating: 0, count: depth + 4)
+        t.pointee.stack.append(repeating: 0, count: depth + 4)
     }
 
     deinit {
+        t.pointee.free()
         t.deinitialize(count: 1)
         t.deallocate()
+        lookup.deinitialize(count: 1)
+        lookup.deallocate()
     }
 
     // MARK: - devices and slots
@@ -134,6 +150,8 @@ public final class RuleEngine {
         let d = Int32(t.pointee.devices.count)
         deviceIndex[id] = d
         deviceContexts.append(DeviceContext(id: id))
+        lookup.pointee.channels.append([])
+        lookup.pointee.cursor.append(0)
         t.pointee.devices.append(DeviceRecord(lastData: .nan, announced: true, firstMachine: Int32(t.pointee.deviceMachines.count),
                                               machineCount: 0))
         var count: Int32 = 0
@@ -145,6 +163,9 @@ public final class RuleEngine {
         t.pointee.devices[Int(d)].machineCount = count
         return d
     }
+
+    /// The channel named on events of device-level rules (comm loss): the device's liveness channel.
+    public static let deviceChannel = "device.online"
 
     /// The interned slot of a device's channel (created on first sight); use it with the fast-path `process`.
     public func slot(device: String, channel: Channel) -> EngineSlot {
@@ -158,8 +179,32 @@ public final class RuleEngine {
         let s = Int32(t.pointee.slots.count)
         slotIndex[key] = s
         slotChannel.append(channel)
+        lookup.pointee.position.append(lookup.pointee.channels[Int(d)].count)
+        lookup.pointee.channels[Int(d)].append((channel, s))
         t.pointee.slots.append(Slot(device: d, number: .nan, state: -1, firstMachine: 0, machineCount: 0, created: false,
                                     isOnline: channel == "device.online"))
+        return s
+    }
+
+    @inline(__always)
+    private func cachedSlot(device: String, channel: String) -> Int32 {
+        let l = lookup
+        let d: Int
+        if l.pointee.lastDeviceIndex >= 0, l.pointee.lastDevice == device {
+            d = Int(l.pointee.lastDeviceIndex)
+        } else {
+            d = Int(deviceSlot(device))
+            l.pointee.lastDevice = device
+            l.pointee.lastDeviceIndex = Int32(d)
+        }
+        let c = l.pointee.cursor[d]
+        if c < l.pointee.channels[d].count, l.pointee.channels[d][c].name == channel {
+            l.pointee.cursor[d] = c + 1 == l.pointee.channels[d].count ? 0 : c + 1
+            return l.pointee.channels[d][c].slot
+        }
+        let s = slotFor(device: device, channel: channel)
+        let p = l.pointee.position[Int(s)] + 1
+        l.pointee.cursor[d] = p == l.pointee.channels[d].count ? 0 : p
         return s
     }
 
@@ -183,7 +228,7 @@ public final class RuleEngine {
         let info = t.pointee.rules[ri]
         let m = Int32(t.pointee.machines.count)
         let constBase = Int32(t.pointee.constants.count)
-        t.pointee.constants += Array(repeating: .nan, count: Int(info.constantCount))
+        t.pointee.constants.append(repeating: .nan, count: Int(info.constantCount))
         var refs: [Int32] = []
         let deviceID = deviceContexts[Int(d)].id
         for template in rules.rules[ri].program.refs {
@@ -194,8 +239,8 @@ public final class RuleEngine {
         t.pointee.refSlots += refs
         let winBase = Int32(t.pointee.winTime.count)
         if info.windowCapacity > 0 {
-            t.pointee.winTime += Array(repeating: 0, count: Int(info.windowCapacity))
-            t.pointee.winValue += Array(repeating: 0, count: Int(info.windowCapacity))
+            t.pointee.winTime.append(repeating: 0, count: Int(info.windowCapacity))
+            t.pointee.winValue.append(repeating: 0, count: Int(info.windowCapacity))
         }
         t.pointee.machines.append(Machine(rule: Int32(ri), slot: s, device: d, phase: .normal, since: 0,
                                           lastRaise: -.infinity, lastRaise2: -.infinity, constBase: constBase,
@@ -231,7 +276,7 @@ public final class RuleEngine {
     /// Feeds one reading. `monotonic` drives delays; `reading.time` (wall) labels events.
     /// Looks the (device, channel) slot up by name; the slot API below skips that.
     public func process(_ reading: Reading, monotonic: Double, into events: inout [EngineEvent]) {
-        let s = slotFor(device: reading.device, channel: reading.channel.name)
+        let s = cachedSlot(device: reading.device, channel: reading.channel.name)
         switch reading.value {
         case .number(let v): run(s, number: v, state: .nan, monotonic: monotonic, wall: reading.time, into: &events)
         case .state(let st): run(s, number: .nan, state: Double(st.code), monotonic: monotonic, wall: reading.time, into: &events)
@@ -394,7 +439,8 @@ public final class RuleEngine {
         let title = rule.title.render(.init(
             device: device, channel: channel, value: titleValue, setpoint: setpoint,
             unit: channel.isEmpty ? "" : Channel(unchecked: channel).unit.rawValue, state: state, rule: rule.name))
-        return EngineEvent(device: device, channel: channel, rule: rule.name, signal: rule.signal, transition: transition,
+        return EngineEvent(device: device, channel: channel.isEmpty ? Self.deviceChannel : channel, rule: rule.name,
+                           signal: rule.signal, transition: transition,
                            value: value, time: wall,
                            hazard: HazardSpec(category: rule.category, kind: rule.kind, severity: rule.severity, title: title),
                            announced: t.pointee.devices[Int(machine.device)].announced, chattering: chattering)
@@ -491,7 +537,14 @@ public final class RuleEngine {
         for (d, record) in t.pointee.devices.enumerated() {
             snap.devices.append(.init(device: deviceContexts[d].id, silence: record.lastData.isNaN ? nil : now - record.lastData))
         }
-        for (s, slot) in t.pointee.slots.enumerated() where !slot.number.isNaN || slot.state >= 0 {
+        // Latest values only where they matter before the next poll refreshes them: channels with a
+        // raised, pending or clearing machine, and detector states that are not normal. This keeps the
+        // snapshot small (the edge saves it every few seconds).
+        var busy = Set<Int32>()
+        for machine in t.pointee.machines where machine.phase != .normal && machine.slot >= 0 { busy.insert(machine.slot) }
+        let normalCode = Double(DetectorState.normal.code)
+        for (s, slot) in t.pointee.slots.enumerated()
+        where busy.contains(Int32(s)) || (slot.state >= 0 && slot.state != normalCode) {
             snap.channels.append(.init(device: deviceContexts[Int(slot.device)].id, channel: slotChannel[s],
                                        number: slot.number.isNaN ? nil : slot.number,
                                        state: slot.state >= 0 ? DetectorState(code: Int(slot.state)) : nil))
@@ -512,7 +565,7 @@ public final class RuleEngine {
             case .clearing: "clearing"
             }
             snap.machines.append(.init(
-                device: deviceContexts[Int(machine.device)].id, channel: machine.slot >= 0 ? slotChannel[Int(machine.slot)] : "",
+                device: deviceContexts[Int(machine.device)].id, channel: machine.slot >= 0 ? slotChannel[Int(machine.slot)] : Self.deviceChannel,
                 rule: rules.rules[Int(machine.rule)].name, phase: phase,
                 elapsed: machine.phase == .pending || machine.phase == .clearing ? now - machine.since : 0,
                 raiseAges: [machine.lastRaise, machine.lastRaise2].filter(\.isFinite).map { now - $0 }, window: window,
@@ -567,3 +620,7 @@ public final class RuleEngine {
         }
     }
 }
+
+/// One consumer owns an engine: its tables are unsynchronised.
+@available(*, unavailable)
+extension RuleEngine: Sendable {}

@@ -1,13 +1,3 @@
-/// A place in a rules file, 1-based, columns counted in Unicode scalars.
-public struct SourcePosition: Sendable, Equatable, Codable {
-    public var line: Int
-    public var column: Int
-    public init(line: Int, column: Int) {
-        self.line = line
-        self.column = column
-    }
-}
-
 /// One token of the rule language (docs/rules.md, "Syntax").
 struct RuleToken: Sendable, Equatable {
     enum Kind: Sendable, Equatable {
@@ -170,16 +160,5 @@ struct RuleLexer {
         }
         throw ConfigError(file: file, line: here.line, column: here.column, message: "unterminated string",
                           hint: "close it with \" on the same line")
-    }
-}
-
-/// Number formatting shared by titles, messages and the replay table: at most 2 decimals, no trailing zeros.
-enum RuleFormat {
-    static func number(_ v: Double) -> String {
-        guard v.isFinite else { return "\(v)" }
-        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
-        var s = String((v * 100).rounded() / 100)
-        if s.hasSuffix(".0") { s.removeLast(2) }
-        return s
     }
 }

@@ -143,6 +143,11 @@ public struct RuleSet: Sendable {
         if patterns.contains(where: \.isDevice), patterns.count > 1 {
             throw fail("`device` cannot be combined with channel patterns", d.patterns[1].position)
         }
+        let measuredUnits = Set(patterns.filter { !$0.isState && !$0.isDevice }.compactMap(\.unit))
+        if measuredUnits.count > 1 {
+            throw fail("the channels of one rule must share a unit (\(measuredUnits.map(\.rawValue).sorted().joined(separator: ", ")))",
+                       d.patterns[1].position, hint: "split it into one rule per quantity")
+        }
         let units = Set(patterns.map(\.isState))
         if units.count > 1 {
             throw fail("a rule watches either state channels or measured channels, not both", d.position,

@@ -8,15 +8,16 @@ enum Commands {
         Quick start: `firewatch demo` runs a simulated market end to end into firewatch.db,
         then `firewatch hazard list` shows the hazard records it opened.
         """,
-        subcommands: [demo, edge, simulate, deviceGroup, premisesGroup, hazardGroup, rulesGroup, profilesGroup])
+        subcommands: [demo, edge, office, simulate, status, deviceGroup, premisesGroup, hazardGroup, inspectionGroup,
+                      rulesGroup, profilesGroup, uplinkGroup])
 
     static let deviceGroup = CommandSpec(
         name: "device", abstract: "find, probe, register and commission detectors",
-        subcommands: [deviceProbe, deviceScan])
+        subcommands: [deviceProbe, deviceScan, devicePoll] + deviceCommands)
 
     static let premisesGroup = CommandSpec(
         name: "premises", abstract: "the premises registry (stalls, shops, rental buildings)",
-        subcommands: [])
+        subcommands: premisesCommands + [premisesGrade])
 
     static let hazardGroup = CommandSpec(
         name: "hazard", abstract: "hazard records and their lifecycle",

@@ -17,12 +17,7 @@ extension Commands {
         ],
         run: { args in
             let target = try modbusTarget(args)
-            let unitsText = args.string("--units", default: "1-247")
-            let bounds = unitsText.split(separator: "-").compactMap { Int($0) }
-            guard (1...2).contains(bounds.count), let lo = bounds.first, let hi = bounds.last, lo <= hi,
-                  (0...247).contains(lo), (0...247).contains(hi) else {
-                throw UsageError("--units expects A-B within 0-247, got '\(unitsText)'", command: args.commandPath)
-            }
+            let (lo, hi) = try unitRange(args, default: "1-247")
             let profiles: [ModbusProfile]
             if let id = args.string("--profile") {
                 profiles = [try loadModbusProfile(id, args)]

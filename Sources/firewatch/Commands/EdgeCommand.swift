@@ -32,5 +32,7 @@ extension Commands {
 
 /// The office uplink factory, set when the uplink is part of this build (docs/uplink.md).
 enum EdgeUplinks {
-    static let factory: (@Sendable (EdgeConfig, FireWatchStore.EventJournal) throws -> any EventDelivery)? = nil
+    static let factory: (@Sendable (EdgeConfig, FireWatchStore.EventJournal) throws -> any EventDelivery)? = { config, journal in
+        try makeOfficeUplink(config: config, journal: journal, log: { printError($0) })
+    }
 }

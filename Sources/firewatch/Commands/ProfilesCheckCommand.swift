@@ -12,19 +12,13 @@ extension Commands {
         positionals: [PositionalSpec(name: "DIR", help: "profiles folder (default: Devices)", isOptional: true)],
         run: { args in
             let dir = args.positional(0) ?? "Devices"
-            var errors: [ConfigError] = []
-            var modbus = 0, mqtt = 0
-            do throws(ConfigErrors) { modbus = try ModbusProfile.loadAll(directory: dir).count } catch { errors += error.errors }
-            do throws(ConfigErrors) { mqtt = try MQTTProfile.load(directory: dir).count } catch {
-                // A folder neither loader could list is reported once.
-                let seen = errors
-                errors += error.errors.filter { e in !seen.contains(e) }
-            }
-            if !errors.isEmpty {
-                for e in errors { printError(e.description) }
-                printError("\(errors.count) error\(errors.count == 1 ? "" : "s") in \(dir)")
+            let library: ProfileLibrary
+            do throws(ConfigErrors) { library = try ProfileLibrary.load(directory: dir) } catch {
+                for e in error.errors { printError(e.description) }
+                printError("\(error.errors.count) error\(error.errors.count == 1 ? "" : "s") in \(dir)")
                 return ExitStatus.failure
             }
+            let modbus = library.modbus.count, mqtt = library.mqtt.count
             print("ok: \(modbus) Modbus and \(mqtt) MQTT profiles in \(dir)")
             return ExitStatus.ok
         })

@@ -1,6 +1,7 @@
 import FireWatchCore
 import FireWatchModbus
 import Foundation
+import Synchronization
 
 extension Commands {
     static let simulate = CommandSpec(
@@ -21,6 +22,7 @@ extension Commands {
             .value("--seed", "S", help: "seed of baselines and noise", default: "1"),
             .value("--duration", "S", help: "stop after S seconds (default: until Ctrl-C)"),
             .value("--host", "ADDR", help: "loopback address to listen on", default: "127.0.0.1"),
+            .value("--report", "S", help: "print `served N requests` to stderr every S seconds"),
             CommonOptions.devices,
             CommonOptions.json,
         ],
@@ -58,7 +60,18 @@ extension Commands {
                 }
             }
             printError("simulating; Ctrl-C stops" + (duration.map { " (or after \(Output.number($0)) s)" } ?? ""))
+            let reporting = Atomic<Bool>(true)
+            if let every = try args.double("--report", range: 0.1...3600) {
+                Thread.detachNewThread {
+                    while true {
+                        Thread.sleep(forTimeInterval: every)
+                        guard reporting.load(ordering: .relaxed) else { return }
+                        printError("served \(sim.servedRequests) requests at \(String(format: "%.3f", Date().timeIntervalSince1970))")
+                    }
+                }
+            }
             StopSignal.wait(timeout: duration)
+            reporting.store(false, ordering: .relaxed)
             sim.stop()
             printError("stopped after \(sim.servedRequests) requests")
             return ExitStatus.ok
