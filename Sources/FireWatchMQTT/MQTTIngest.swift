@@ -194,6 +194,7 @@ public final class MQTTIngest: Sendable {
 
         // 1. Which registered device is this? Try every profile whose pattern matches the topic.
         var chosen: Binding?
+        var chosenID = ""
         var unknownID: String?
         var mismatch: (Binding, String)?
         var unattributed: MQTTPayloadRejection?
@@ -217,7 +218,7 @@ public final class MQTTIngest: Sendable {
                 continue
             }
             guard let binding = bindings[deviceID] else { unknownID = unknownID ?? deviceID; continue }
-            if binding.device.profileID == profiles[k].id { chosen = binding; break }
+            if binding.device.profileID == profiles[k].id { chosen = binding; chosenID = deviceID; break }
             mismatch = mismatch ?? (binding, profiles[k].id)
         }
 
@@ -252,7 +253,7 @@ public final class MQTTIngest: Sendable {
         case .failure(let r): decoded = .failure(r)
         case .success(let j):
             decoded = size > limit ? .failure(.tooLarge(bytes: size, limit: limit))
-                                   : profile.decode(topic: topic, json: j, now: now)
+                                   : profile.decode(device: chosenID, json: j, now: now)
         }
         switch decoded {
         case .failure(let r):
