@@ -40,7 +40,6 @@ public final class MQTTClient: @unchecked Sendable {
         var connectedSinceSocket = false
         var subscriptions: [String: Int32] = [:]
         var connectCount = 0
-        var messageCount = 0
     }
 
     /// `mosquitto_lib_init` once per process, on first use.
@@ -53,6 +52,7 @@ public final class MQTTClient: @unchecked Sendable {
     private let handle: OpaquePointer
     private let log: Log
     private let state = Mutex(State())
+    private let received = Atomic<Int>(0)
     private var handlers = Handlers()
     private let wake = NSCondition()
     private let finished = DispatchSemaphore(value: 0)
@@ -124,7 +124,7 @@ public final class MQTTClient: @unchecked Sendable {
     public var isConnected: Bool { state.withLock { $0.connected } }
     /// Accepted connects so far (1 after the first, +1 per reconnect).
     public var connectCount: Int { state.withLock { $0.connectCount } }
-    public var messageCount: Int { state.withLock { $0.messageCount } }
+    public var messageCount: Int { received.load(ordering: .relaxed) }
     private var isStarted: Bool { state.withLock { $0.started } }
     private var isStopping: Bool { state.withLock { $0.stopping } }
 
@@ -291,14 +291,15 @@ public final class MQTTClient: @unchecked Sendable {
     private func didReceive(_ msg: mosquitto_message) {
         // libmosquitto frees topic and payload when the callback returns: copy both now.
         let topic = msg.topic.map { String(cString: $0) } ?? ""
+        let size = Int(max(0, msg.payloadlen))
         let payload: [UInt8]
-        if let p = msg.payload, msg.payloadlen > 0 {
-            payload = Array(UnsafeRawBufferPointer(start: p, count: Int(msg.payloadlen)))
+        if let p = msg.payload, size > 0 {
+            payload = Array(UnsafeRawBufferPointer(start: p, count: min(size, options.maxPayloadBytes)))
         } else {
             payload = []
         }
-        state.withLock { $0.messageCount += 1 }
-        handlers.onMessage?(MQTTMessage(topic: topic, payload: payload, qos: msg.qos, retain: msg.retain))
+        received.add(1, ordering: .relaxed)
+        handlers.onMessage?(MQTTMessage(topic: topic, payload: payload, qos: msg.qos, retain: msg.retain, size: size))
     }
 
     // MARK: errors

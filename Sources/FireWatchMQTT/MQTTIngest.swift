@@ -173,17 +173,19 @@ public final class MQTTIngest: Sendable {
     public var messageCount: Int { state.withLock { $0.counters.messages } }
 
     public func handle(_ message: MQTTMessage) {
-        handle(topic: message.topic, payload: message.payload, now: wallClock(), monotonic: monotonicClock())
+        handle(topic: message.topic, payload: message.payload, size: message.size, now: wallClock(), monotonic: monotonicClock())
     }
 
-    /// The whole per-message path with explicit times (wall for payload checks, monotonic for the rate limit).
-    public func handle(topic: String, payload: [UInt8], now: Double, monotonic: Double) {
+    /// The whole per-message path with explicit times (wall for payload checks, monotonic for the rate
+    /// limit). `size` is the payload's size on the wire when the client truncated it.
+    public func handle(topic: String, payload: [UInt8], size: Int? = nil, now: Double, monotonic: Double) {
+        let size = max(size ?? payload.count, payload.count)
         var json: JSONValue?
         var parseFailure: MQTTPayloadRejection?
         func parsed(limit: Int) -> Result<JSONValue, MQTTPayloadRejection> {
             if let json { return .success(json) }
             if let parseFailure { return .failure(parseFailure) }
-            guard payload.count <= limit else { return .failure(.tooLarge(bytes: payload.count, limit: limit)) }
+            guard size <= limit else { return .failure(.tooLarge(bytes: size, limit: limit)) }
             switch MQTTPayloadParser.parse(payload) {
             case .success(let v): json = v; return .success(v)
             case .failure(let e): parseFailure = .notJSON(e.description); return .failure(.notJSON(e.description))
@@ -192,6 +194,7 @@ public final class MQTTIngest: Sendable {
 
         // 1. Which registered device is this? Try every profile whose pattern matches the topic.
         var chosen: Binding?
+        var chosenID = ""
         var unknownID: String?
         var mismatch: (Binding, String)?
         var unattributed: MQTTPayloadRejection?
@@ -215,7 +218,7 @@ public final class MQTTIngest: Sendable {
                 continue
             }
             guard let binding = bindings[deviceID] else { unknownID = unknownID ?? deviceID; continue }
-            if binding.device.profileID == profiles[k].id { chosen = binding; break }
+            if binding.device.profileID == profiles[k].id { chosen = binding; chosenID = deviceID; break }
             mismatch = mismatch ?? (binding, profiles[k].id)
         }
 
@@ -249,8 +252,8 @@ public final class MQTTIngest: Sendable {
         switch parsed(limit: limit) {
         case .failure(let r): decoded = .failure(r)
         case .success(let j):
-            decoded = payload.count > limit ? .failure(.tooLarge(bytes: payload.count, limit: limit))
-                                            : profile.decode(topic: topic, json: j, now: now)
+            decoded = size > limit ? .failure(.tooLarge(bytes: size, limit: limit))
+                                   : profile.decode(device: chosenID, json: j, now: now)
         }
         switch decoded {
         case .failure(let r):

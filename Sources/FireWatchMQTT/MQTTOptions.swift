@@ -50,11 +50,16 @@ public struct MQTTOptions: Sendable, Equatable {
     /// Off for every long-lived client (the point of a persistent session); on only for one-shot
     /// clients such as `device probe`, which must not leave a session queueing on the broker.
     public var cleanSession: Bool
+    /// Payloads longer than this are not copied whole: the message carries the first bytes and its
+    /// real size (`MQTTMessage.size`), so a hostile 100 MB payload costs no 100 MB.
+    public var maxPayloadBytes: Int
 
     public init(host: String = "127.0.0.1", port: Int = 1883, clientID: String, keepaliveSeconds: Int32 = 30,
                 username: String? = nil, password: String? = nil, tls: TLS? = nil, will: Will? = nil,
-                reconnectMinSeconds: Double = 0.5, reconnectMaxSeconds: Double = 30, cleanSession: Bool = false) {
+                reconnectMinSeconds: Double = 0.5, reconnectMaxSeconds: Double = 30, cleanSession: Bool = false,
+                maxPayloadBytes: Int = 1 << 20) {
         self.cleanSession = cleanSession
+        self.maxPayloadBytes = maxPayloadBytes
         self.host = host
         self.port = port
         self.clientID = clientID
@@ -87,16 +92,22 @@ public struct MQTTOptions: Sendable, Equatable {
 /// One received message; topic and payload are copies owned by Swift.
 public struct MQTTMessage: Sendable, Equatable {
     public var topic: String
+    /// The payload, or only its first `MQTTOptions.maxPayloadBytes` when `isTruncated`.
     public var payload: [UInt8]
     public var qos: Int32
     public var retain: Bool
+    /// The payload's size on the wire.
+    public var size: Int
 
-    public init(topic: String, payload: [UInt8], qos: Int32 = 0, retain: Bool = false) {
+    public init(topic: String, payload: [UInt8], qos: Int32 = 0, retain: Bool = false, size: Int? = nil) {
         self.topic = topic
         self.payload = payload
         self.qos = qos
         self.retain = retain
+        self.size = size ?? payload.count
     }
+
+    public var isTruncated: Bool { size > payload.count }
 }
 
 /// A libmosquitto error code with its text.

@@ -59,6 +59,10 @@ public enum MQTTProbe {
         guard arrived.wait(timeout: .now() + timeout) == .success, let message = first.withLock({ $0 }) else {
             return .failure(client.connectCount == 0 ? .notConnected(url: url, seconds: timeout) : .timeout(topic: topic, seconds: timeout))
         }
+        if message.isTruncated {
+            return .failure(.undecodable(topic: message.topic, reason: .tooLarge(bytes: message.size, limit: profile.limits.maxPayloadBytes),
+                                         payloadPreview: preview(message.payload)))
+        }
         switch profile.decode(topic: message.topic, payload: message.payload, now: now()) {
         case .failure(let reason):
             return .failure(.undecodable(topic: message.topic, reason: reason, payloadPreview: preview(message.payload)))

@@ -6,11 +6,13 @@ import Testing
 @Suite("MQTT ingest through a real mosquitto", .serialized, .timeLimit(.minutes(3)))
 struct MQTTBrokerIngestTests {
     func start(_ broker: MQTTTestBroker, devices: [(String, Device)], params: [String: [String: String]] = [:],
-               tls: MQTTOptions.TLS? = nil, sink: MQTTTestSink, id: String) throws -> (MQTTClient, MQTTIngest) {
+               tls: MQTTOptions.TLS? = nil, maxPayloadBytes: Int = 1 << 20, sink: MQTTTestSink,
+               id: String) throws -> (MQTTClient, MQTTIngest) {
         let ingest = MQTTIngest(profiles: mqttProfiles, devices: Dictionary(uniqueKeysWithValues: devices), profileParameters: params,
                                 sink: sink, monitor: sink, rateLimit: .unlimited, log: { _ in })
         let client = try MQTTClient(options: MQTTOptions(port: broker.port, clientID: id, keepaliveSeconds: 5, tls: tls,
-                                                         reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1), log: { _ in })
+                                                         reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1,
+                                                         maxPayloadBytes: maxPayloadBytes), log: { _ in })
         ingest.attach(to: client)
         client.start()
         #expect(TestSupport.wait(timeout: 15) { client.isConnected }, "client did not connect")
@@ -119,6 +121,23 @@ struct MQTTBrokerIngestTests {
         #expect(TestSupport.wait(timeout: 20) { leaks().count == 90 })
         #expect(leaks() == Set((0..<90).map(Double.init)))
         #expect(ingest.snapshot().rejected == 0)
+    }
+
+    @Test("a 3 MB payload is not copied whole and is rejected as too large with its real size")
+    func hugePayload() throws {
+        let broker = MQTTTestBroker()
+        defer { broker.remove() }
+        try broker.start()
+        let sink = MQTTTestSink()
+        let (client, ingest) = try start(broker, devices: [mqttDevice("E9", profile: "event-frame")], maxPayloadBytes: 65_536,
+                                         sink: sink, id: "huge")
+        defer { client.stop() }
+        let huge = "{\"event\":0,\"pad\":\"" + String(repeating: "x", count: 3_000_000) + "\"}"
+        try broker.publish([("nb/E9/event", huge), ("nb/E9/event", #"{"event":0}"#)])
+        #expect(TestSupport.wait(timeout: 20) { ingest.snapshot().messages == 2 })
+        let c = ingest.snapshot().devices["E9"]
+        #expect(c?.rejected == 1 && c?.accepted == 1)
+        #expect(c?.lastRejection == MQTTPayloadRejection.tooLarge(bytes: huge.utf8.count, limit: 2048).description)
     }
 
     @Test("TLS with a CA and client certificate made by the test; a client trusting another CA does not connect")

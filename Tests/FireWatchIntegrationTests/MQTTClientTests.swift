@@ -82,6 +82,26 @@ struct MQTTClientTests {
         #expect(client.isConnected)
     }
 
+    @Test("resubscribes on reconnect: a broker that lost every session (no persistence file) still delivers")
+    func resubscribes() throws {
+        let broker = MQTTTestBroker()
+        defer { broker.remove() }
+        try broker.start()
+        let got = Collector<MQTTMessage>()
+        let client = try makeClient(broker, id: "resubscriber", into: got)
+        client.start()
+        defer { client.stop() }
+        #expect(TestSupport.wait(timeout: 10) { client.isConnected })
+        broker.kill9()
+        try FileManager.default.removeItem(at: broker.dir.appendingPathComponent("data"))
+        try FileManager.default.createDirectory(at: broker.dir.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try broker.start()
+        #expect(TestSupport.wait(timeout: 15) { client.isConnected && client.connectCount >= 2 })
+        Thread.sleep(forTimeInterval: 0.5)  // SUBACK of the re-sent subscription
+        try broker.publish([("t/after", "fresh")])
+        #expect(TestSupport.wait(timeout: 10) { got.all.contains { $0.topic == "t/after" } })
+    }
+
     @Test("the broker publishes the last will when the connection dies, not after a clean stop")
     func lastWill() throws {
         let broker = MQTTTestBroker()

@@ -74,7 +74,9 @@ final class MQTTTestBroker: @unchecked Sendable {
         // spawn would make `stop()` a SIGKILL after its grace period. Unblock them before exec.
         let exec = "import os, signal; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]); "
             + "os.execv('/usr/sbin/mosquitto', ['mosquitto', '-c', os.environ['FW_MOSQUITTO_CONF']])"
-        child = try ChildProcess(TestSupport.python, ["-c", exec],
+        // Only the standard library is needed: the system python, so the broker does not depend on the venv.
+        let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : TestSupport.python
+        child = try ChildProcess(python, ["-c", exec],
                                  environment: ["FW_MOSQUITTO_CONF": dir.appendingPathComponent("mosquitto.conf").path],
                                  directory: dir, label: "mosquitto-\(generation)")
         #expect(TestSupport.waitForPort(port, timeout: 15), "mosquitto did not listen on \(port): \(child?.stderr ?? "")")

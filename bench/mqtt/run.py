@@ -27,7 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 HARNESS = os.path.join(HERE, ".build/release/mqtt-ingest-bench")
-PYTHON = os.path.join(ROOT, ".venv/bin/python")
+PYTHON = os.environ.get("FIREWATCH_PYTHON", os.path.join(ROOT, ".venv/bin/python"))  # paho-mqtt for QoS 1
 
 
 def free_port():

@@ -196,11 +196,15 @@ public struct MQTTProfile: Sendable {
     /// Decodes an already parsed payload (the ingest parses once to find the device, then decodes).
     public func decode(topic: String, json: JSONValue, now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
         guard case .object = json else { return .failure(.notAnObject) }
-        let device: String
         switch deviceID(topic: topic, json: json) {
         case .failure(let r): return .failure(r)
-        case .success(let d): device = d
+        case .success(let device): return decode(device: device, json: json, now: now)
         }
+    }
+
+    /// Decodes for a device id already taken from this message with `deviceID(topic:json:)`.
+    public func decode(device: String, json: JSONValue, now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
+        guard case .object = json else { return .failure(.notAnObject) }
         for (path, expected) in requirements {
             let found = path.lookup(in: json)
             guard found == expected else {
