@@ -122,9 +122,7 @@ extension RegistrySyncEdge {
             options = try office.options(defaultClientID: config.edge, role: "office broker",
                                          systemCAs: "/etc/ssl/certs/ca-certificates.crt")
         } catch { throw MQTTError(code: 3, message: error.message) }  // 3 = MOSQ_ERR_INVAL
-        var named = options
-        named.clientID = (office.clientID ?? config.edge) + "-registry"
-        let final = named
+        let final = options.withClientID(suffix: "-registry")
         return try RegistrySyncEdge(edgeID: config.edge, market: market, governancePath: path, broker: final,
                                     interval: interval, log: log)
     }

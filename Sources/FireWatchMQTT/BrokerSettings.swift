@@ -55,3 +55,13 @@ public struct BrokerSettings: Sendable, Decodable, Equatable {
                            reconnectMinSeconds: 0.5, reconnectMaxSeconds: reconnectMaxSeconds)
     }
 }
+
+extension MQTTOptions {
+    /// The same connection settings under a derived client id (a second client of one daemon, e.g.
+    /// its registry sync, must not take over the first one's session).
+    public func withClientID(suffix: String) -> MQTTOptions {
+        var o = self
+        o.clientID += suffix
+        return o
+    }
+}

@@ -23,6 +23,10 @@ extension Commands {
             let observer = ConsoleObserver(json: args.has("--json"))
             let edge = try EdgeAssembly(config: config, observer: observer, makeUplink: EdgeUplinks.factory)
             try edge.start()
+            // The market's part of the office registry, cached here; registrations made offline go up later.
+            let sync = try RegistrySyncEdge.make(config: config, log: { [observer] in observer.log($0) })
+            sync?.start()
+            defer { sync?.stop() }
             observer.log("edge \(config.edge) running: \(edge.devices.count) devices, \(edge.rules.rules.count) rules")
             StopSignal.wait(timeout: duration)
             observer.log("stopping")

@@ -1,3 +1,4 @@
+import FireWatchMQTT
 @preconcurrency import Glibc
 import FireWatchCore
 import FireWatchEdge
@@ -34,6 +35,22 @@ extension Commands {
             } catch let r as StoreRefusal {
                 throw CommandFailure(r.message, status: ExitStatus.dataError)
             }
+            // The authoritative registry: edges' offline registrations come up, each market's part goes down.
+            var broker = config.broker
+            if let url = args.string("--broker") { broker.url = url }
+            let sync: RegistrySyncOffice
+            do {
+                sync = try RegistrySyncOffice(
+                    governancePath: service.databasePath,
+                    broker: broker.options(defaultClientID: "firewatch-office-\(config.officeID)", role: "office broker")
+                        .withClientID(suffix: "-registry"),
+                    log: { printError($0) })
+            } catch {
+                service.stop()
+                throw CommandFailure("registry sync: \(error)", status: ExitStatus.dataError)
+            }
+            sync.start()
+            defer { sync.stop() }
             printError("office \(config.officeID): receiving into \(service.databasePath); Ctrl-C stops")
             StopSignal.wait(timeout: duration)
             service.stop()
