@@ -109,7 +109,26 @@ final class ChildProcess: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         process.standardError = try FileHandle(forWritingTo: stderrFile)
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ChildProcess.spawnWithSignalsUnblocked { try process.run() }
+    }
+
+    /// Test tasks run on libdispatch threads, which block SIGTERM/SIGINT/SIGHUP; a child inherits the
+    /// spawning thread's mask, so without this `stop()` could never ask a child to shut down cleanly.
+    static func spawnWithSignalsUnblocked(_ spawn: () throws -> Void) rethrows {
+        var unblock = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&unblock)
+        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&unblock, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        try spawn()
+    }
+
+    /// The signals this child has blocked (from /proc), for tests of the harness itself.
+    var blockedSignals: UInt64? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigBlk:") }) else { return nil }
+        return UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16)
     }
 
     var stdout: String { (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? "" }
@@ -166,7 +185,7 @@ func runCommand(_ executable: String, _ arguments: [String], stdin: String? = ni
     } else {
         p.standardInput = FileHandle.nullDevice
     }
-    try p.run()
+    try ChildProcess.spawnWithSignalsUnblocked { try p.run() }
     if !TestSupport.wait(timeout: timeout, { !p.isRunning }) {
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
