@@ -26,17 +26,26 @@ public final class ReadingQueue: ReadingSink, @unchecked Sendable {
             overflowed += readings.count
             return
         }
+        let wasEmpty = items.count == head
         items.append(contentsOf: readings)
         accepted += readings.count
-        condition.signal()
+        // One wake-up per batch, not per message: the consumer takes everything queued when it runs.
+        if wasEmpty { condition.signal() }
     }
 
-    /// Takes everything queued, waiting at most `timeout` seconds for the first reading.
-    public func drain(timeout: Double, into out: inout [Reading]) {
+    /// Takes everything queued, waiting at most `timeout` seconds for the first reading and then up to
+    /// `linger` seconds more while the batch is small, so a stream of single messages is handled in
+    /// batches (a few ms of latency against thousands of wake-ups per second).
+    public func drain(timeout: Double, linger: Double = 0.002, into out: inout [Reading]) {
         condition.lock()
         defer { condition.unlock() }
         if items.count == head, !closed {
             _ = condition.wait(until: Date(timeIntervalSinceNow: timeout))
+        }
+        if items.count > head, items.count - head < 1024, linger > 0, !closed {
+            condition.unlock()
+            Thread.sleep(forTimeInterval: linger)
+            condition.lock()
         }
         guard items.count > head else { return }
         out.append(contentsOf: items[head...])
