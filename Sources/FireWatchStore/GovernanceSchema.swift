@@ -123,5 +123,12 @@ public enum GovernanceSchema {
         officeMigration,
         registryMigration,
         registryBulkMigration,
+        Migration(version: 5, name: "device addresses unique per market", sql: """
+        -- Transport addresses are local to a market's edge (bus names, gateway addresses): unique per market,
+        -- not town-wide. Only the index changes; no row is touched.
+        DROP INDEX devices_transport_in_use;
+        CREATE UNIQUE INDEX devices_transport_in_market ON devices(IFNULL(market_id, ''), transport)
+          WHERE status <> 'decommissioned';
+        """),
     ]
 }

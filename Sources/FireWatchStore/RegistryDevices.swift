@@ -59,7 +59,7 @@ public struct RegistrationService {
                 "device id \(id) is already registered at premises \(existing.premisesID) (\(existing.location)); "
                 + "use `firewatch device move \(id)` to change it, or give another --id"))
         }
-        if let other = try deviceUsing(r.transport) {
+        if let other = try deviceUsing(r.transport, market: premises.marketID) {
             return .failure(RegistrationProblem("address_in_use", addressInUse(r.transport, by: other)))
         }
         let device = Device(id: id, serial: r.serial, profileID: profile.id, premisesID: premises.platformID,
@@ -108,7 +108,7 @@ public struct RegistrationService {
                 probe.cable = d.cable
                 do { _ = try RegistrationPolicy.check(probe, profile: profile) } catch { return .failure(error) }
             }
-            if let other = try deviceUsing(transport), other.id != d.id {
+            if let other = try deviceUsing(transport, market: d.marketID), other.id != d.id {
                 return .failure(RegistrationProblem("address_in_use", addressInUse(transport, by: other)))
             }
             changes.append("地址 \(d.transport) → \(transport)")
@@ -136,8 +136,8 @@ public struct RegistrationService {
         return .success(d)
     }
 
-    func deviceUsing(_ t: Transport) throws -> Device? {
-        try store.activeDevice(transport: t)
+    func deviceUsing(_ t: Transport, market: String?) throws -> Device? {
+        try store.activeDevice(transport: t, marketID: market)
     }
 
     func addressInUse(_ t: Transport, by other: Device) -> String {
@@ -152,10 +152,13 @@ public struct RegistrationService {
 }
 
 extension SQLiteGovernanceStore {
-    /// The device not decommissioned that uses this transport address, if any.
-    public func activeDevice(transport t: Transport) throws -> Device? {
-        try db.query("SELECT \(Self.deviceColumns) FROM devices WHERE transport = ? AND status <> 'decommissioned'",
-                     [.text(t.description)], device).first
+    /// The device not decommissioned that uses this transport address in this market, if any. Addresses
+    /// are edge-local (bus names, gateway IPs, unit ids), so two markets may each have `rtu://bus1#3`.
+    public func activeDevice(transport t: Transport, marketID: String?) throws -> Device? {
+        try db.query("""
+            SELECT \(Self.deviceColumns) FROM devices
+            WHERE transport = ? AND IFNULL(market_id, '') = IFNULL(?, '') AND status <> 'decommissioned'
+            """, [.text(t.description), SQLValue(marketID)], device).first
     }
 
     public func devices(premisesID: String) throws -> [Device] {

@@ -231,7 +231,7 @@ extension SQLiteGovernanceStore {
         }.first
         let remoteWins = local.map { (r.updatedAt, r.origin) > ($0.0, $0.1) } ?? true
         if remoteWins {
-            if let other = try activeDevice(transport: d.transport), other.id != d.id, d.status != .decommissioned {
+            if let other = try activeDevice(transport: d.transport, marketID: d.marketID), other.id != d.id, d.status != .decommissioned {
                 return .rejected("address \(d.transport) is used here by device \(other.id); decommission one of them")
             }
             try db.run("""

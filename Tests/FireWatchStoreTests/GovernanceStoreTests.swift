@@ -153,3 +153,22 @@ extension AlarmEvent {
         return e
     }
 }
+
+@Suite("device addresses")
+struct DeviceAddressTests {
+    @Test("the same bus address may be used in two markets, not twice in one")
+    func perMarket() throws {
+        let (store, _) = try makeStore()
+        try store.upsertMarket(Market(id: "m2", name: "另一市场"), now: 1)
+        _ = try store.upsertPremises(Premises(platformID: "P9", qrCode: "QR9", name: "B区01号", kind: .marketStall, marketID: "m2"), now: 1)
+        let address = Transport.modbusTCP(host: "127.0.0.1", port: 1502, unit: 1)  // D1's address in m1
+        try store.saveDevice(Device(id: "X1", profileID: "generic-1r4t", premisesID: "P9", marketID: "m2", transport: address),
+                             action: "registered", actor: "t", detail: "", now: 2)
+        #expect(try store.activeDevice(transport: address, marketID: "m2")?.id == "X1")
+        #expect(try store.activeDevice(transport: address, marketID: "m1")?.id == "D1")
+        #expect(throws: SQLiteError.self) {
+            try store.saveDevice(Device(id: "X2", profileID: "generic-1r4t", premisesID: "P9", marketID: "m2", transport: address),
+                                 action: "registered", actor: "t", detail: "", now: 3)
+        }
+    }
+}
