@@ -30,16 +30,15 @@ public final class ReadingArchive {
         guard !pending.isEmpty else { return }
         do {
             try db.transaction {
-                let sql = "INSERT INTO readings (device, channel, time, value, state) VALUES (?, ?, ?, ?, ?)"
-                for r in pending {
-                    let value: SQLValue
-                    let state: SQLValue
-                    switch r.value {
-                    case .number(let v): value = .real(v); state = .null
-                    case .state(let s): value = .null; state = .text(s.rawValue)
-                    case .invalid: value = .null; state = .text("invalid")
-                    }
-                    try db.run(sql, [.text(r.device), .text(r.channel.name), .real(r.time), value, state])
+                // One row per sample: the readings one poll or message gave for one device at one time.
+                let sql = "INSERT INTO samples (device, time, channels) VALUES (?, ?, ?)"
+                var start = 0
+                while start < pending.count {
+                    let device = pending[start].device, time = pending[start].time
+                    var end = start + 1
+                    while end < pending.count, pending[end].time == time, pending[end].device == device { end += 1 }
+                    try db.run(sql, [.text(device), .real(time), .text(Self.pack(pending[start..<end]))])
+                    start = end
                 }
             }
             archivedCount += pending.count
@@ -54,4 +53,22 @@ public final class ReadingArchive {
     }
 
     public private(set) var droppedCount = 0
+
+    /// `channel=value` pairs joined by `;`: a number in the channel's canonical unit, a state name
+    /// (`fault_open`), or `invalid` when the device marked the value invalid (docs/edge-config.md).
+    static func pack(_ readings: ArraySlice<Reading>) -> String {
+        var text = ""
+        text.reserveCapacity(readings.count * 24)
+        for r in readings {
+            if !text.isEmpty { text += ";" }
+            text += r.channel.name
+            text += "="
+            switch r.value {
+            case .number(let v): text += v.rounded() == v && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+            case .state(let st): text += st.rawValue
+            case .invalid: text += "invalid"
+            }
+        }
+        return text
+    }
 }

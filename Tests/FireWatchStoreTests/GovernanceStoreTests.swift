@@ -172,3 +172,31 @@ struct DeviceAddressTests {
         }
     }
 }
+
+@Suite("readings archive")
+struct ReadingArchiveTests {
+    @Test("one row per sample, every channel packed with its value, state or invalid mark")
+    func packsSamples() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ra-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let archive = try ReadingArchive(path: dir.appendingPathComponent("r.db").path, batchSize: 100)
+        let poll1: [Reading] = [
+            Reading(device: "D1", channel: Channel(unchecked: "residual_current.1"), value: .number(123), time: 10),
+            Reading(device: "D1", channel: Channel(unchecked: "temperature.1"), value: .number(31.5), time: 10),
+            Reading(device: "D1", channel: Channel(unchecked: "state.temperature.2"), value: .state(.faultOpen), time: 10),
+            Reading(device: "D1", channel: Channel(unchecked: "temperature.2"), value: .invalid, time: 10),
+        ]
+        let poll2 = [Reading(device: "D2", channel: Channel(unchecked: "residual_current.1"), value: .number(40), time: 10),
+                     Reading(device: "D1", channel: Channel(unchecked: "residual_current.1"), value: .number(125), time: 15)]
+        for r in poll1 + poll2 { try archive.add(r) }
+        try archive.flush()
+        let rows = try archive.db.query("SELECT device, time, channels FROM samples ORDER BY rowid") { ($0.text(0), $0.double(1), $0.text(2)) }
+        #expect(rows.count == 3)
+        #expect(rows[0].0 == "D1" && rows[0].1 == 10)
+        #expect(rows[0].2 == "residual_current.1=123;temperature.1=31.5;state.temperature.2=fault_open;temperature.2=invalid")
+        #expect(rows[1].2 == "residual_current.1=40")
+        #expect(rows[2].0 == "D1" && rows[2].1 == 15)
+        #expect(archive.archivedCount == 6)
+    }
+}
