@@ -85,14 +85,15 @@ final class EdgePipeline {
         var archiveRetryAt = 0.0
         var archiveSkipped = 0
         var lastReserveCheck = 0.0
+        var lastControlCheck = 0.0
         while !stop.load(ordering: .acquiring) {
             readings.removeAll(keepingCapacity: true)
             queue.drain(timeout: 0.2, into: &readings)
             let mono = monotonic
             let wall = Date().timeIntervalSince1970
             if !readings.isEmpty, let telemetry = delivery as? any ReadingSummarySink { telemetry.noteReadings(readings) }
-            // Readings are archived after the rules have seen them and apart from the events: a full disk
-            // costs archived readings (counted and logged), never an alarm evaluation.
+            // Readings are archived apart from the events, and an archive failure never stops the rules
+            // below: a full disk costs archived readings (counted and logged), never an alarm evaluation.
             // While the journal lives on its released reserve, the freed space is the journal's alone.
             let onReserve = reserve.diskFullCount > 0 && !reserve.isHeld
             if mono >= archiveRetryAt, !onReserve {
@@ -123,9 +124,29 @@ final class EdgePipeline {
                     engine.process(r, monotonic: mono, into: &events)
                 }
                 engine.advance(monotonic: mono, wall: wall, into: &events)
+                var resets: [(request: ControlRequest, cleared: Int)] = []
+                if mono - lastControlCheck >= 1 {
+                    lastControlCheck = mono
+                    for request in try journal.pendingControlRequests() where request.action == "reset" {
+                        let before = events.count
+                        engine.reset(device: request.device, rule: request.rule, monotonic: mono, wall: wall, into: &events)
+                        resets.append((request, events.count - before))
+                    }
+                }
                 if !events.isEmpty {
                     try handle(events, now: wall)
                     events.removeAll(keepingCapacity: true)
+                }
+                // A reset is done once its clear events are journaled and the engine state saved with it.
+                if !resets.isEmpty {
+                    try saveEngineState(now: wall)
+                    lastSnapshot = mono
+                    for (request, cleared) in resets {
+                        let result = cleared == 0 ? "nothing latched" : "cleared \(cleared) latched alarm(s)"
+                        try journal.completeControlRequest(id: request.id, result: result, now: wall)
+                        observer.log("reset by \(request.requestedBy): device \(request.device)"
+                                     + (request.rule.map { " rule \($0)" } ?? "") + ": \(result)")
+                    }
                 }
                 if mono - lastSnapshot >= 5 {
                     try saveEngineState(now: wall)

@@ -24,6 +24,20 @@ public enum EdgeSchema {
         );
         """),
         Outbox.telemetryLaneMigration,
+        Migration(version: 3, name: "control requests", sql: """
+        -- Requests a person makes of the running edge (reset a latched alarm), applied by its pipeline.
+        CREATE TABLE control_requests (
+          id           INTEGER PRIMARY KEY,
+          action       TEXT NOT NULL CHECK (action IN ('reset')),
+          device       TEXT NOT NULL,
+          rule         TEXT,
+          requested_by TEXT NOT NULL,
+          requested_at REAL NOT NULL,
+          done_at      REAL,
+          result       TEXT
+        );
+        CREATE INDEX control_requests_pending ON control_requests(done_at, id);
+        """),
     ]
 }
 

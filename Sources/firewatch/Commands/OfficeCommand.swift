@@ -205,11 +205,10 @@ extension Commands {
         run: { args in
             let path = ((try args.require("--data")) as NSString).appendingPathComponent("edge.db")
             guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no edge journal at \(path)") }
-            let db = try SQLiteConnection(path: path, readOnly: true)
-            guard let edge = try db.scalar("SELECT value FROM edge_meta WHERE key = 'edge_id'")?.text else {
-                throw CommandFailure("\(path) has no edge id yet")
-            }
+            let edge: String
+            do { edge = try EventJournal.edgeID(ofJournalAt: path) } catch let r as StoreRefusal { throw CommandFailure(r.message) }
             let outbox = try Outbox(path: path, edgeID: edge)
+            let db = outbox.journal.db
             let s = OutboxStatusJSON(edge: edge, last_sequence: try outbox.lastSequence, acked_through: try outbox.ackedThrough,
                                      pending_events: try outbox.pendingEvents, pending_telemetry: try outbox.pendingTelemetry,
                                      telemetry_evicted: try outbox.telemetryEvicted, integrity: try db.integrityCheck())
