@@ -39,6 +39,33 @@ public struct EdgeAssembly {
         }
     }
 
+    /// The config's devices plus the detectors registered for this market in the edge's registry
+    /// (`governance`, else `DATA/registry.db`, kept by `device register` and the registry sync), so a
+    /// detector a technician registers is polled from the next start without editing the config. The
+    /// config wins for an id it lists; a registered device on an address the config uses is skipped.
+    static func withRegisteredDevices(_ config: EdgeConfig, log: @Sendable (String) -> Void) throws -> [EdgeConfig.DeviceEntry] {
+        var entries = config.devices
+        guard let market = config.market,
+              let path = config.governance ?? config.data.map({ ($0 as NSString).appendingPathComponent("registry.db") }),
+              FileManager.default.fileExists(atPath: path) else { return entries }
+        let ids = Set(entries.map(\.id))
+        var addresses = Set(entries.compactMap { Transport(text: $0.transport)?.description })
+        let store = try SQLiteGovernanceStore(path: path)
+        for d in try store.devices(marketID: market.id) where d.status != .decommissioned && !ids.contains(d.id) {
+            guard addresses.insert(d.transport.description).inserted else {
+                log("registered device \(d.id) is not polled: its address \(d.transport) is used by a device in the config")
+                continue
+            }
+            entries.append(EdgeConfig.DeviceEntry(id: d.id, profile: d.profileID, premises: d.premisesID,
+                                                  transport: d.transport.description, location: d.location,
+                                                  setpoints: d.setpoints, cable: d.cable, status: d.status))
+        }
+        if entries.count > config.devices.count {
+            log("\(entries.count - config.devices.count) registered device(s) of market \(market.id) added from \(path)")
+        }
+        return entries
+    }
+
     /// Default comm-loss timeout of MQTT detectors without a registered `comm_loss_timeout` (seconds).
     public static let mqttCommLossSeconds: Double = 1860
 
@@ -64,7 +91,8 @@ public struct EdgeAssembly {
         var mqttDevices: [String: Device] = [:]
         var mqttParams: [String: [String: String]] = [:]
         var errors: [ConfigError] = []
-        for (i, entry) in config.devices.enumerated() {
+        let entries = try Self.withRegisteredDevices(config, log: { [observer] in observer.log($0) })
+        for (i, entry) in entries.enumerated() {
             guard let transport = Transport(text: entry.transport) else { continue }  // validated at load
             var setpoints = entry.setpoints ?? [:]
             if case .mqtt = transport, setpoints["comm_loss_timeout"] == nil {

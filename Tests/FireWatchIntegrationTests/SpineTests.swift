@@ -202,3 +202,40 @@ struct CommandLineTests {
         #expect(show.out.contains("复查合格"))
     }
 }
+
+@Suite("a detector registered at the edge is polled", .serialized)
+struct RegisteredDevicePollingTests {
+    @Test("device register, then an edge whose config lists no devices polls it and opens its hazard")
+    func registeredThenPolled() throws {
+        let dir = TestSupport.temporaryDirectory("regpoll")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let profile = try ModbusProfile.resolve("generic-1r4t", in: ModbusProfile.loadAll(directory: TestSupport.devicesDir))
+        let simulator = MarketSimulator(.init(deviceCount: 1, profile: profile,
+                                              script: SimulationScript(incidents: [.init(device: 0, kind: .residualCurrentRise, start: 0, ramp: 1)])))
+        let endpoints = try simulator.start()
+        defer { simulator.stop() }
+        let db = dir.appendingPathComponent("gov.db").path
+        let premises = DemoMarket.premises(count: 1)
+        do {
+            let store = try SQLiteGovernanceStore(path: db)
+            try store.upsertMarket(DemoMarket.market, now: 1)
+            _ = try store.upsertPremises(premises[0], now: 1)
+        }
+        let ep = endpoints[0]
+        let reg = try firewatch(["device", "register", "--db", db, "--devices-dir", TestSupport.devicesDir,
+                                 "--premises", premises[0].qrCode, "--profile", profile.id, "--tcp", "\(ep.host):\(ep.port)",
+                                 "--unit", String(ep.unit), "--location", "A区01号档口配电箱", "--id", "REG-1", "--by", "技术员"])
+        #expect(reg.status == 0, "\(reg.out) \(reg.err)")
+        let config = EdgeConfig(edge: "reg-edge", market: DemoMarket.market, data: dir.appendingPathComponent("data").path,
+                                governance: db, devicesDir: TestSupport.devicesDir, rulesDir: TestSupport.rulesDir,
+                                pollPeriod: 1, devices: [])
+        let edge = try EdgeAssembly(config: config, observer: RecordingObserver())
+        #expect(edge.devices.map(\.id) == ["REG-1"])
+        try edge.start()
+        defer { edge.stop() }
+        let store = try SQLiteGovernanceStore(path: db)
+        #expect(try TestSupport.wait(timeout: 40) {
+            try store.hazards(HazardFilter()).contains { $0.device == "REG-1" && $0.kind == "residual_current_over" && $0.premisesID == premises[0].platformID }
+        })
+    }
+}
