@@ -13,10 +13,16 @@ mkdir -p "$out"
 status=0
 while IFS= read -r -d '' db; do
   rel=${db#"$data"/}
+  # Only SQLite files (mosquitto's persistence file is also *.db).
+  [[ "$(head -c 15 "$db")" == "SQLite format 3" ]] || continue
   copy="$out/$rel"
   mkdir -p "$(dirname "$copy")"
-  sqlite3 "$db" ".timeout 10000" ".backup '$copy'"
-  check=$(sqlite3 "$copy" "PRAGMA integrity_check;")
+  if ! sqlite3 "$db" ".timeout 10000" ".backup '$copy'"; then
+    echo "backup: $rel: the copy failed" >&2
+    status=1
+    continue
+  fi
+  check=$(sqlite3 "$copy" "PRAGMA integrity_check;" 2>&1 || true)
   if [[ "$check" != "ok" ]]; then
     echo "backup: $rel: integrity check failed on the copy: $check" >&2
     rm -f "$copy"
