@@ -14,7 +14,7 @@ status=0
 while IFS= read -r -d '' db; do
   rel=${db#"$data"/}
   # Only SQLite files (mosquitto's persistence file is also *.db).
-  [[ "$(head -c 15 "$db" | tr -d '\\0')" == "SQLite format 3" ]] || continue
+  [[ "$(head -c 15 "$db" | tr -d '\000')" == "SQLite format 3" ]] || continue
   copy="$out/$rel"
   mkdir -p "$(dirname "$copy")"
   if ! sqlite3 "$db" ".timeout 10000" ".backup '$copy'"; then
