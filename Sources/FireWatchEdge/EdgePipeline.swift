@@ -173,11 +173,8 @@ final class EdgePipeline {
     }
 
     private func handle(_ engineEvents: [EngineEvent], now: Double) throws {
-        let events = engineEvents.map { e in
-            AlarmEvent(edgeID: setup.edgeID, sequence: 0, device: e.device, channel: e.channel, rule: e.rule, signal: e.signal,
-                       transition: e.transition, value: e.value, time: e.time, hazard: e.hazard, announced: e.announced,
-                       chattering: e.chattering)
-        }
+        // The journal assigns the sequence numbers.
+        let events = engineEvents.map { $0.alarmEvent(edgeID: setup.edgeID, sequence: 0) }
         let journaled = try reserve.append(events, to: journal, now: now)
         let outcomes = try delivery.deliver(journaled, now: now)
         for (i, e) in journaled.enumerated() {
