@@ -30,7 +30,7 @@ public final class EdgeRuntime: @unchecked Sendable {
         self.observer = observer
         self.makeDelivery = makeDelivery
         queue = ReadingQueue(capacity: queueCapacity)
-        monitor = EdgeMonitor(log: { [observer] in observer.log($0) })
+        monitor = EdgeMonitor()
     }
 
     /// Opens the pipeline on its own thread, then starts `sources` feeding it.
