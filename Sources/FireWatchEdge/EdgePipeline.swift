@@ -127,6 +127,8 @@ final class EdgePipeline {
                 var resets: [(request: ControlRequest, cleared: Int)] = []
                 if mono - lastControlCheck >= 1 {
                     lastControlCheck = mono
+                    // Entries other processes journaled (commissioning test alarms) reach a local ledger too.
+                    if events.isEmpty, let local = delivery as? LocalLedgerDelivery { _ = try local.deliver([], now: wall) }
                     for request in try journal.pendingControlRequests() where request.action == "reset" {
                         let before = events.count
                         engine.reset(device: request.device, rule: request.rule, monotonic: mono, wall: wall, into: &events)

@@ -20,22 +20,24 @@ public final class LocalLedgerDelivery: EventDelivery {
         self.journal = journal
     }
 
+    /// Delivers everything the journal holds undelivered, in sequence order: the events just journaled
+    /// and any another process appended (a technician's commissioning test alarm). Marking "delivered
+    /// through N" is only sound after every entry up to N was stored, so this always drains the journal.
     public func deliver(_ events: [AlarmEvent], now: Double) throws -> [IngestOutcome?] {
-        var outcomes: [IngestOutcome?] = []
-        for e in events {
-            outcomes.append(try store.ingest(e, receivedAt: now, late: false))
-        }
-        if let last = events.last { try journal.markDelivered(through: last.sequence) }
-        return outcomes
+        let outcomes = try drain(now: now, late: false)
+        return events.map { outcomes[$0.sequence] }
     }
 
     /// Re-delivers what the journal holds but the store may not (after a crash between the two).
-    public func catchUp(now: Double) throws {
+    public func catchUp(now: Double) throws { _ = try drain(now: now, late: true) }
+
+    private func drain(now: Double, late: Bool) throws -> [Int64: IngestOutcome] {
+        var outcomes: [Int64: IngestOutcome] = [:]
         while true {
             let backlog = try journal.undelivered(limit: 500)
-            if backlog.isEmpty { return }
-            for e in backlog { _ = try store.ingest(e, receivedAt: now, late: true) }
-            try journal.markDelivered(through: backlog.last!.sequence)
+            guard let last = backlog.last else { return outcomes }
+            for e in backlog { outcomes[e.sequence] = try store.ingest(e, receivedAt: now, late: late) }
+            try journal.markDelivered(through: last.sequence)
         }
     }
 }

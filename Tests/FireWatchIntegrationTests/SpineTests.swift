@@ -239,3 +239,39 @@ struct RegisteredDevicePollingTests {
         })
     }
 }
+
+@Suite("commissioning beside a standalone edge", .serialized)
+struct StandaloneCommissionTests {
+    @Test("register, poll, commission: the test alarm goes through the running edge's journal into its local ledger, never a hazard")
+    func commissionThroughStandaloneEdge() throws {
+        let dir = TestSupport.temporaryDirectory("stcomm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let profile = try ModbusProfile.resolve("generic-1r4t", in: ModbusProfile.loadAll(directory: TestSupport.devicesDir))
+        let simulator = MarketSimulator(.init(deviceCount: 1, profile: profile))
+        let ep = try simulator.start()[0]
+        defer { simulator.stop() }
+        let db = dir.appendingPathComponent("gov.db").path, data = dir.appendingPathComponent("data").path
+        let premises = DemoMarket.premises(count: 1)[0]
+        do {
+            let store = try SQLiteGovernanceStore(path: db)
+            try store.upsertMarket(DemoMarket.market, now: 1)
+            _ = try store.upsertPremises(premises, now: 1)
+        }
+        #expect(try firewatch(["device", "register", "--db", db, "--devices-dir", TestSupport.devicesDir, "--premises", premises.platformID,
+                               "--profile", profile.id, "--tcp", "\(ep.host):\(ep.port)", "--unit", String(ep.unit),
+                               "--location", "A区01号配电箱", "--id", "C-1", "--by", "技术员"]).status == 0)
+        let edge = try EdgeAssembly(config: EdgeConfig(edge: "st-edge", market: DemoMarket.market, data: data, governance: db,
+                                                       devicesDir: TestSupport.devicesDir, rulesDir: TestSupport.rulesDir,
+                                                       pollPeriod: 1, devices: []),
+                                    observer: RecordingObserver())
+        try edge.start()
+        defer { edge.stop() }
+        let r = try firewatch(["device", "commission", "C-1", "--db", db, "--data", data, "--devices-dir", TestSupport.devicesDir,
+                               "--by", "技术员", "--report-dir", dir.path, "--timeout", "20"], timeout: 60)
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        let store = try SQLiteGovernanceStore(path: db)
+        #expect(try store.db.scalar("SELECT COUNT(*) FROM alarm_events WHERE is_test = 1 AND edge_id = 'st-edge' AND device_id = 'C-1'")?.integer == 1)
+        #expect(try store.hazards(HazardFilter()).isEmpty)
+        #expect(try store.device(id: "C-1")?.status == .commissioned)
+    }
+}
