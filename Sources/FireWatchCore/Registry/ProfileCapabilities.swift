@@ -48,10 +48,11 @@ public struct ProfileCapabilities: Sendable, Equatable {
 /// Every profile in `Devices/` as capabilities, keyed by id (Modbus and MQTT).
 public enum ProfileCatalog {
     public static func load(directory: String) throws(ConfigErrors) -> [String: ProfileCapabilities] {
-        var out: [String: ProfileCapabilities] = [:]
-        for (id, p) in try ModbusProfile.loadAll(directory: directory) { out[id] = ProfileCapabilities(p) }
-        for p in try MQTTProfile.load(directory: directory) { out[p.id] = ProfileCapabilities(p) }
-        return out
+        capabilities(of: try ProfileLibrary.load(directory: directory))
+    }
+
+    public static func capabilities(of library: ProfileLibrary) -> [String: ProfileCapabilities] {
+        library.modbus.mapValues(ProfileCapabilities.init).merging(library.mqtt.mapValues(ProfileCapabilities.init)) { a, _ in a }
     }
 
     /// A profile by id: one of `catalog`, or a `generic:` Modbus parameter string (docs/modbus-profiles.md).
