@@ -25,27 +25,14 @@ public struct MQTTProfile: Sendable {
     public struct FieldPath: Sendable, Equatable, CustomStringConvertible {
         public let text: String
         let parts: [String]
+        /// Where the profile's field plan keeps this path's value (set by `reindex()`).
+        var slot = -1
         public init(_ text: String) {
             self.text = text
             parts = text.split(separator: ".").map(String.init)
         }
         public var description: String { text }
-
-        func lookup(in root: JSONValue) -> JSONValue? {
-            var node = root
-            for part in parts {
-                switch node {
-                case .object(let o):
-                    guard let next = o[part] else { return nil }
-                    node = next
-                case .array(let a):
-                    guard let i = Int(part), a.indices.contains(i) else { return nil }
-                    node = a[i]
-                default: return nil
-                }
-            }
-            return node
-        }
+        public static func == (a: FieldPath, b: FieldPath) -> Bool { a.text == b.text }
     }
 
     public enum TimeFormat: String, Sendable, Equatable, CaseIterable {
@@ -74,7 +61,7 @@ public struct MQTTProfile: Sendable {
     /// A field whose code (or bits) is what the detector says about a channel.
     struct StateMap: Sendable {
         enum Coding: Sendable {
-            case codes([String: [(Channel, DetectorState)]])
+            case codes(MQTTCodeTable<(Channel, DetectorState)>)
             /// Bit n set → `set` on that channel, clear → normal. `subject` is the index in `values`
             /// of the measured channel the state describes, if the profile maps it.
             case bits([(bit: Int, channel: Channel, subject: Int?)], set: DetectorState)
@@ -91,7 +78,7 @@ public struct MQTTProfile: Sendable {
 
     struct EventMap: Sendable {
         var field: FieldPath
-        var codes: [String: [EventOutput]]
+        var codes: MQTTCodeTable<EventOutput>
     }
 
     public let id: String
@@ -99,7 +86,7 @@ public struct MQTTProfile: Sendable {
     public let file: String
     public let topic: MQTTTopicPattern
     /// Where the device id is when the topic does not carry it.
-    public let deviceField: FieldPath?
+    public private(set) var deviceField: FieldPath?
     public var limits: Limits
     /// True for a profile whose field mapping comes from each device's registration (`specialised`).
     public let isParameterised: Bool
@@ -110,21 +97,51 @@ public struct MQTTProfile: Sendable {
     var event: EventMap?
     /// Upper bound of readings per message, to allocate once (set by `reindex()`).
     private(set) var readingCapacity = 0
+    /// Every path above as one trie, each path's `slot` pointing into it (set by `reindex()`).
+    private(set) var plan = MQTTFieldPlan.empty
 
-    /// Recomputes what depends on `values` (after init and after `specialised`).
+    /// Recomputes what depends on the mappings (after init and after `specialised`).
     mutating func reindex() {
         var n = values.count + 1
         for (k, st) in states.enumerated() {
             switch st.coding {
             case .codes(let c):
-                n += c.values.map(\.count).max() ?? 0
+                n += c.maxOutputs
             case .bits(let b, let set):
                 n += b.count
                 let values = self.values
                 states[k].coding = .bits(b.map { bit in (bit.bit, bit.channel, values.firstIndex { $0.channel == bit.channel.stateSubject }) }, set: set)
             }
         }
-        readingCapacity = n + (event?.codes.values.map(\.count).max() ?? 0)
+        readingCapacity = n + (event?.codes.maxOutputs ?? 0)
+
+        var paths: [[String]] = []
+        forEachFieldPath { paths.append($0.parts) }
+        let (plan, slots) = MQTTFieldPlan.make(paths: paths)
+        var k = 0
+        forEachFieldPath { path in
+            path.slot = slots[k]
+            k += 1
+        }
+        self.plan = plan
+    }
+
+    /// Every field path the profile reads, in one fixed order.
+    private mutating func forEachFieldPath(_ body: (inout FieldPath) -> Void) {
+        if deviceField != nil { body(&deviceField!) }
+        if time != nil { body(&time!.field) }
+        for k in requirements.indices { body(&requirements[k].0) }
+        for k in values.indices { body(&values[k].field) }
+        for k in states.indices { body(&states[k].field) }
+        guard event != nil else { return }
+        body(&event!.field)
+        for e in event!.codes.entries.indices {
+            for o in event!.codes.entries[e].outputs.indices {
+                guard case .field(let channel, var path, let scale) = event!.codes.entries[e].outputs[o] else { continue }
+                body(&path)
+                event!.codes.entries[e].outputs[o] = .field(channel, path, scale: scale)
+            }
+        }
     }
 
     init(id: String, summary: String, file: String, topic: MQTTTopicPattern, deviceField: FieldPath?, limits: Limits,
@@ -150,15 +167,13 @@ public struct MQTTProfile: Sendable {
         var out = values.map(\.channel)
         for s in states {
             switch s.coding {
-            case .codes(let c): out += c.values.flatMap { $0.map(\.0) }
+            case .codes(let c): out += c.allOutputs.map(\.0)
             case .bits(let b, _): out += b.map(\.channel)
             }
         }
-        for outputs in event?.codes.values.map({ $0 }) ?? [] {
-            for o in outputs {
-                switch o {
-                case .state(let c, _), .constant(let c, _), .field(let c, _, _): out.append(c)
-                }
+        for o in event?.codes.allOutputs ?? [] {
+            switch o {
+            case .state(let c, _), .constant(let c, _), .field(let c, _, _): out.append(c)
             }
         }
         return Array(Set(out + [Channel(unchecked: "device.online")])).sorted()
@@ -168,24 +183,33 @@ public struct MQTTProfile: Sendable {
 
     /// Parses and decodes one message. `now` is the wall time of receipt (seconds since 1970).
     public func decode(topic: String, payload: [UInt8], now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
-        guard payload.count <= limits.maxPayloadBytes else {
-            return .failure(.tooLarge(bytes: payload.count, limit: limits.maxPayloadBytes))
+        let fields: MQTTPayloadFields
+        switch self.fields(payload) {
+        case .failure(let r): return .failure(r)
+        case .success(let f): fields = f
         }
-        switch MQTTPayloadParser.parse(payload) {
-        case .failure(let e): return .failure(.notJSON(e.description))
-        case .success(let json): return decode(topic: topic, json: json, now: now)
+        switch deviceID(topic: topic, fields: fields) {
+        case .failure(let r): return .failure(r)
+        case .success(let device): return decode(device: device, fields: fields, now: now)
         }
     }
 
     /// The device id the message names: the topic's `{device}` level or the payload's device field.
-    public func deviceID(topic: String, json: JSONValue?) -> Result<String, MQTTPayloadRejection> {
+    /// `fields` (from this profile's `fields(_:)`) may be nil when the topic carries the id.
+    public func deviceID(topic: String, fields: MQTTPayloadFields?) -> Result<String, MQTTPayloadRejection> {
         guard let captured = self.topic.match(topic) else {
             return .failure(.topicMismatch(topic: topic, pattern: self.topic.text))
         }
         if self.topic.capturesDevice { return .success(captured) }
         guard let field = deviceField else { return .failure(.missingDevice(field: "{device} in topic")) }
-        guard let json, case .object = json else { return .failure(.notAnObject) }
-        switch field.lookup(in: json) {
+        guard let fields else { return .failure(.notAnObject) }
+        precondition(canDecode(fields), "MQTTProfile \(id): fields scanned with another profile's plan (check canDecode)")
+        return MQTTProfile.deviceID(fields[field], in: field)
+    }
+
+    /// The device id in the value of the device field.
+    private static func deviceID(_ value: JSONValue?, in field: FieldPath) -> Result<String, MQTTPayloadRejection> {
+        switch value {
         case .string(let s)? where !s.isEmpty: return .success(s)
         case .number(let n)? where n.rounded() == n: return .success(String(Int64(n)))
         case nil, .null?, .string?: return .failure(.missingDevice(field: field.text))
@@ -193,27 +217,19 @@ public struct MQTTProfile: Sendable {
         }
     }
 
-    /// Decodes an already parsed payload (the ingest parses once to find the device, then decodes).
-    public func decode(topic: String, json: JSONValue, now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
-        guard case .object = json else { return .failure(.notAnObject) }
-        switch deviceID(topic: topic, json: json) {
-        case .failure(let r): return .failure(r)
-        case .success(let device): return decode(device: device, json: json, now: now)
-        }
-    }
-
-    /// Decodes for a device id already taken from this message with `deviceID(topic:json:)`.
-    public func decode(device: String, json: JSONValue, now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
-        guard case .object = json else { return .failure(.notAnObject) }
+    /// Decodes for a device id already taken from this message with `deviceID(topic:fields:)`.
+    /// `fields` must come from this profile (`canDecode`); the one mapping of values onto readings.
+    public func decode(device: String, fields: MQTTPayloadFields, now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
+        precondition(canDecode(fields), "MQTTProfile \(id): fields scanned with another profile's plan (check canDecode)")
         for (path, expected) in requirements {
-            let found = path.lookup(in: json)
+            let found = fields[path]
             guard found == expected else {
                 return .failure(.unexpectedMessage(field: path.text, expected: expected.codeText,
                                                    found: found.map(\.codeText) ?? "missing"))
             }
         }
         let time: Double
-        switch readingTime(json, now: now) {
+        switch readingTime(fields, now: now) {
         case .failure(let r): return .failure(r)
         case .success(let t): time = t
         }
@@ -224,26 +240,26 @@ public struct MQTTProfile: Sendable {
         // Which of `values` this message carried (bit i for values[i]; profiles map < 64 values
         // in practice, larger indices are treated as present).
         var present: UInt64 = 0
-        for (i, v) in values.enumerated() {
-            switch v.field.lookup(in: json) {
+        for i in values.indices {  // by index: no copy of each mapping per message
+            switch fields[values[i].field] {
             case nil, .null?: continue
             case .number(let n)?:
-                out.append(Reading(device: device, channel: v.channel, value: .number(n * v.scale + v.offset), time: time))
+                out.append(Reading(device: device, channel: values[i].channel, value: .number(n * values[i].scale + values[i].offset), time: time))
                 mapped += 1
                 if i < 64 { present |= 1 << UInt64(i) }
             case let other?:
-                return .failure(.wrongType(field: v.field.text, expected: "a number", found: other.typeName))
+                return .failure(.wrongType(field: values[i].field.text, expected: "a number", found: other.typeName))
             }
         }
         for s in states {
-            guard let raw = s.field.lookup(in: json), raw != .null else { continue }
+            guard let raw = fields[s.field], raw != .null else { continue }
             switch s.coding {
             case .codes(let codes):
                 switch raw {
                 case .number, .string: break
                 default: return .failure(.wrongType(field: s.field.text, expected: "a state code", found: raw.typeName))
                 }
-                guard let outputs = codes[raw.codeText] else { return .failure(.unknownCode(field: s.field.text, code: raw.codeText)) }
+                guard let outputs = codes.outputs(for: raw) else { return .failure(.unknownCode(field: s.field.text, code: raw.codeText)) }
                 for (c, st) in outputs { out.append(Reading(device: device, channel: c, value: .state(st), time: time)) }
                 mapped += 1
             case .bits(let bits, let set):
@@ -262,10 +278,10 @@ public struct MQTTProfile: Sendable {
             }
         }
         var onlineSet = false
-        if let event, let raw = event.field.lookup(in: json), raw != .null {
+        if let event, let raw = fields[event.field], raw != .null {
             switch raw {
             case .number, .string:
-                if case .failure(let r) = emitEvent(event, raw, json, device, time, &out, &onlineSet) { return .failure(r) }
+                if case .failure(let r) = emitEvent(event, raw, fields, device, time, &out, &onlineSet) { return .failure(r) }
                 mapped += 1
             default:
                 return .failure(.wrongType(field: event.field.text, expected: "an event code", found: raw.typeName))
@@ -276,20 +292,17 @@ public struct MQTTProfile: Sendable {
             if let event { expected.append(event.field.text) }
             return .failure(.noMappedField(expected: expected))
         }
-        return .success(finish(device, time, out, onlineSet))
-    }
-
-    private func finish(_ device: String, _ time: Double, _ readings: [Reading], _ onlineSet: Bool) -> MQTTDecoded {
-        var readings = readings
         // Liveness (docs/architecture.md): every good message says the device is online, unless the
         // message itself reported it offline.
-        if !onlineSet { readings.append(Reading(device: device, channel: Channel(unchecked: "device.online"), value: .number(1), time: time)) }
-        return MQTTDecoded(deviceID: device, time: time, readings: readings)
+        if !onlineSet { out.append(Reading(device: device, channel: MQTTProfile.online, value: .number(1), time: time)) }
+        return .success(MQTTDecoded(deviceID: device, time: time, readings: out))
     }
 
-    private func emitEvent(_ event: EventMap, _ raw: JSONValue, _ json: JSONValue, _ device: String, _ time: Double,
+    private static let online = Channel(unchecked: "device.online")
+
+    private func emitEvent(_ event: EventMap, _ raw: JSONValue, _ fields: MQTTPayloadFields, _ device: String, _ time: Double,
                            _ out: inout [Reading], _ onlineSet: inout Bool) -> Result<Void, MQTTPayloadRejection> {
-        guard let outputs = event.codes[raw.codeText] else {
+        guard let outputs = event.codes.outputs(for: raw) else {
             return .failure(.unknownCode(field: event.field.text, code: raw.codeText))
         }
         for o in outputs {
@@ -297,10 +310,10 @@ public struct MQTTProfile: Sendable {
             case .state(let c, let s):
                 out.append(Reading(device: device, channel: c, value: .state(s), time: time))
             case .constant(let c, let v):
-                if c.name == "device.online" { onlineSet = true }
+                if c == MQTTProfile.online { onlineSet = true }
                 out.append(Reading(device: device, channel: c, value: .number(v), time: time))
             case .field(let c, let path, let scale):
-                switch path.lookup(in: json) {
+                switch fields[path] {
                 case nil, .null?: continue
                 case .number(let n)?: out.append(Reading(device: device, channel: c, value: .number(n * scale), time: time))
                 case let other?: return .failure(.wrongType(field: path.text, expected: "a number", found: other.typeName))
@@ -310,8 +323,8 @@ public struct MQTTProfile: Sendable {
         return .success(())
     }
 
-    private func readingTime(_ json: JSONValue, now: Double) -> Result<Double, MQTTPayloadRejection> {
-        guard let spec = time, let raw = spec.field.lookup(in: json), raw != .null else { return .success(now) }
+    private func readingTime(_ fields: MQTTPayloadFields, now: Double) -> Result<Double, MQTTPayloadRejection> {
+        guard let spec = time, let raw = fields[spec.field], raw != .null else { return .success(now) }
         let t: Double
         switch (raw, spec.format) {
         case (.number(let n), .auto): t = n > 1e11 ? n / 1000 : n
@@ -332,6 +345,23 @@ public struct MQTTProfile: Sendable {
             return .failure(.timestampTooOld(field: spec.field.text, seconds: now - t, limit: limits.maxPastSeconds))
         }
         return .success(t)
+    }
+
+    // MARK: parsed trees (kept for MQTTIngest until it calls `fields`; to be removed then)
+
+    /// `deviceID(topic:fields:)` for a payload already parsed with `MQTTPayloadParser`.
+    public func deviceID(topic: String, json: JSONValue?) -> Result<String, MQTTPayloadRejection> {
+        guard !self.topic.capturesDevice, let field = deviceField, self.topic.match(topic) != nil else {
+            return deviceID(topic: topic, fields: nil)
+        }
+        guard let json, case .object = json else { return .failure(.notAnObject) }
+        return MQTTProfile.deviceID(MQTTFieldPlan.lookup(field.parts[...], in: json), in: field)
+    }
+
+    /// `decode(device:fields:now:)` for a payload already parsed with `MQTTPayloadParser`.
+    public func decode(device: String, json: JSONValue, now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
+        guard let fields = plan.fields(from: json) else { return .failure(.notAnObject) }
+        return decode(device: device, fields: fields, now: now)
     }
 
     /// `yyyy-MM-dd HH:mm:ss` (or `T` between) in `zone`, to seconds since 1970; nil when malformed.

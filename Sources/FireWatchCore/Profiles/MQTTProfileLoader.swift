@@ -166,7 +166,7 @@ extension MQTTProfile {
                     }
                     table[code] = list
                 }
-                states.append(StateMap(field: FieldPath(s.field), coding: .codes(table)))
+                states.append(StateMap(field: FieldPath(s.field), coding: .codes(MQTTCodeTable(table))))
             } else if let bits = s.bits {
                 var list: [(bit: Int, channel: Channel, subject: Int?)] = []
                 for (b, c) in bits {
@@ -202,7 +202,7 @@ extension MQTTProfile {
                 }
                 table[code] = list
             }
-            event = EventMap(field: FieldPath(e.field), codes: table)
+            event = EventMap(field: FieldPath(e.field), codes: MQTTCodeTable(table))
         }
         let parameterised = f.parameterised ?? false
         if values.isEmpty && states.isEmpty && event == nil && !parameterised {

@@ -36,23 +36,49 @@ func cpuSeconds() -> Double {
 
 let profiles = try MQTTProfile.load(directory: devicesDir).filter { $0.id == "json-4g-detector" }
 
-// --decode-only FILE: time the pure decode of each line of FILE (no broker), then exit.
+// --decode-only FILE: time the pure decode of each line of FILE (no broker), then exit. Rounds of
+// each path, best and median µs/msg: the parsed tree (MQTTIngest today), then the field scan.
+// `--rounds N` (default 5), `--only PREFIX` to time only the paths whose label starts with PREFIX.
 if CommandLine.arguments.contains("--decode-only") {
     let lines = try String(contentsOfFile: option("--decode-only"), encoding: .utf8).split(separator: "\n").map { Array($0.utf8) }
+    let rounds = Int(option("--rounds", "5"))!
     let now = Date().timeIntervalSince1970
-    var t = Date()
-    var n = 0
-    for l in lines { if case .success = MQTTPayloadParser.parse(l) { n += 1 } }
-    print("parse only: \(Date().timeIntervalSince(t) / Double(lines.count) * 1e6) µs/msg (\(n) ok)")
-    t = Date()
-    n = 0
-    for l in lines { if case .success(let d) = profiles[0].decode(topic: "4g/bench/data", payload: l, now: now) { n += d.readings.count } }
-    print("parse+decode: \(Date().timeIntervalSince(t) / Double(lines.count) * 1e6) µs/msg (\(n) readings)")
+    let profile = profiles[0]
+    let topic = "4g/bench/data"
+    let only = option("--only", "")
+    func time(_ label: String, _ body: ([UInt8]) -> Int) {
+        guard label.hasPrefix(only) else { return }
+        var perMessage: [Double] = []
+        var n = 0
+        for _ in 0..<rounds {
+            let t = Date()
+            n = 0
+            for l in lines { n += body(l) }
+            perMessage.append(Date().timeIntervalSince(t) / Double(lines.count) * 1e6)
+        }
+        perMessage.sort()
+        print("\(label): best \(String(format: "%.3f", perMessage[0])) µs/msg, median \(String(format: "%.3f", perMessage[rounds / 2])) (\(n) per round)")
+    }
+    time("tree: parse only") { l in if case .success = MQTTPayloadParser.parse(l) { return 1 }; return 0 }
+    time("tree: parse + deviceID + decode (readings)") { l in
+        guard case .success(let j) = MQTTPayloadParser.parse(l), case .success(let id) = profile.deviceID(topic: topic, json: j),
+              case .success(let d) = profile.decode(device: id, json: j, now: now) else { return 0 }
+        return d.readings.count
+    }
+    let generic = try MQTTProfile.load(directory: devicesDir).first { $0.id == "generic-json" }!
+    time("fields: skip only (no paths)") { l in if case .success = generic.fields(l) { return 1 }; return 0 }
+    time("fields: scan only") { l in if case .success = profile.fields(l) { return 1 }; return 0 }
+    time("fields: scan + deviceID + decode (readings)") { l in
+        guard case .success(let f) = profile.fields(l), case .success(let id) = profile.deviceID(topic: topic, fields: f),
+              case .success(let d) = profile.decode(device: id, fields: f, now: now) else { return 0 }
+        return d.readings.count
+    }
+    time("decode(topic:payload:now:) (readings)") { l in
+        if case .success(let d) = profile.decode(topic: topic, payload: l, now: now) { return d.readings.count }
+        return 0
+    }
     let zone = TimeZone(identifier: "Asia/Shanghai")!
-    t = Date()
-    var acc = 0.0
-    for _ in lines { acc += MQTTProfile.parseLocalTime("2026-12-03 10:15:00", in: zone) ?? 0 }
-    print("local time: \(Date().timeIntervalSince(t) / Double(lines.count) * 1e6) µs (\(acc > 0))")
+    time("local time only") { _ in MQTTProfile.parseLocalTime("2026-12-03 10:15:00", in: zone) == nil ? 0 : 1 }
     exit(0)
 }
 let devices: [String: Device] = Dictionary(uniqueKeysWithValues: (0..<deviceCount).map { i in
