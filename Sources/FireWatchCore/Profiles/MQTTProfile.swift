@@ -211,7 +211,8 @@ public struct MQTTProfile: Sendable {
     private static func deviceID(_ value: JSONValue?, in field: FieldPath) -> Result<String, MQTTPayloadRejection> {
         switch value {
         case .string(let s)? where !s.isEmpty: return .success(s)
-        case .number(let n)? where n.rounded() == n: return .success(String(Int64(n)))
+        // Integers a Double holds exactly (a 15-digit IMEI); larger ones would not name one device.
+        case .number(let n)? where n.rounded() == n && abs(n) <= 9_007_199_254_740_992: return .success(String(Int64(n)))
         case nil, .null?, .string?: return .failure(.missingDevice(field: field.text))
         case let v?: return .failure(.wrongType(field: field.text, expected: "a string", found: v.typeName))
         }
