@@ -17,8 +17,9 @@ final class MQTTFieldPlan: Sendable {
         var maxIndex: Int
     }
 
+    /// One part of a path below a node. Plain data (the name's text is in `edgeNames`), so walking
+    /// edges copies no reference.
     struct Edge: Sendable {
-        var name: String
         /// The name's UTF-8 bytes in `names`, and the first 16 of them as two words (`words`).
         var bytes: Range<Int>
         var head: UInt64
@@ -32,6 +33,8 @@ final class MQTTFieldPlan: Sendable {
     let nodes: [Node]
     let edges: [Edge]
     let names: [UInt8]
+    /// Each edge's name as text, for keys that are not plain ASCII.
+    let edgeNames: [String]
     /// The parts of the path of each slot.
     let paths: [[String]]
 
@@ -43,6 +46,7 @@ final class MQTTFieldPlan: Sendable {
         nodes = b.nodes
         edges = b.edges
         names = b.names
+        edgeNames = b.edgeNames
         paths = b.paths
     }
 
@@ -122,7 +126,7 @@ final class MQTTFieldPlan: Sendable {
                 }
             } else {
                 if text == nil { text = MQTTPayloadScanner(buf: buf, maxDepth: 0).text(of: key) }
-                if text == edges[e].name { return e }
+                if text == edgeNames[e] { return e }
             }
             e = e + 1 == range.upperBound ? range.lowerBound : e + 1
         }
@@ -172,6 +176,7 @@ final class MQTTFieldPlan: Sendable {
         var nodes: [Node] = []
         var edges: [Edge] = []
         var names: [UInt8] = []
+        var edgeNames: [String] = []
         var paths: [[String]] = []
         var slotOfInput: [Int] = []
 
@@ -213,7 +218,8 @@ final class MQTTFieldPlan: Sendable {
                 let index = Int(c.name).flatMap { $0 >= 0 ? $0 : nil }
                 nodes[n].maxIndex = max(nodes[n].maxIndex, index ?? -1)
                 let (head, tail) = Array(c.name.utf8).withUnsafeBufferPointer { MQTTFieldPlan.words($0, 0..<$0.count) }
-                edges.append(Edge(name: c.name, bytes: start..<names.count, head: head, tail: tail,
+                edgeNames.append(c.name)
+                edges.append(Edge(bytes: start..<names.count, head: head, tail: tail,
                                   isASCII: c.name.utf8.allSatisfy { $0 < 0x80 }, index: index, node: -1))
             }
             nodes[n].edges = first..<edges.count

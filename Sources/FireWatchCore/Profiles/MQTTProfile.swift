@@ -33,6 +33,17 @@ public struct MQTTProfile: Sendable {
         }
         public var description: String { text }
         public static func == (a: FieldPath, b: FieldPath) -> Bool { a.text == b.text }
+
+        /// The device id in `value`, the value of this path as the device field.
+        func deviceID(_ value: JSONValue?) -> Result<String, MQTTPayloadRejection> {
+            switch value {
+            case .string(let s)? where !s.isEmpty: return .success(s)
+            // Integers a Double holds exactly (a 15-digit IMEI); larger ones would not name one device.
+            case .number(let n)? where n.rounded() == n && abs(n) <= 9_007_199_254_740_992: return .success(String(Int64(n)))
+            case nil, .null?, .string?: return .failure(.missingDevice(field: text))
+            case let v?: return .failure(.wrongType(field: text, expected: "a string", found: v.typeName))
+            }
+        }
     }
 
     public enum TimeFormat: String, Sendable, Equatable, CaseIterable {
@@ -48,6 +59,31 @@ public struct MQTTProfile: Sendable {
         var field: FieldPath
         var format: TimeFormat
         var timeZone: TimeZone
+
+        /// The time the payload gives (checked against `limits`), nil when it gives none.
+        func reading(in fields: MQTTPayloadFields, now: Double, limits: Limits) -> Result<Double, MQTTPayloadRejection>? {
+            guard let raw = fields[field], raw != .null else { return nil }
+            let t: Double
+            switch (raw, format) {
+            case (.number(let n), .auto): t = n > 1e11 ? n / 1000 : n
+            case (.number(let n), .epochSeconds): t = n
+            case (.number(let n), .epochMilliseconds): t = n / 1000
+            case (.string(let s), .auto), (.string(let s), .local):
+                guard let parsed = MQTTProfile.parseLocalTime(s, in: timeZone) else {
+                    return .failure(.timestampUnreadable(field: field.text, value: "'\(s.prefix(40))'"))
+                }
+                t = parsed
+            default:
+                return .failure(.wrongType(field: field.text, expected: format == .local ? "a string" : "a number", found: raw.typeName))
+            }
+            if t - now > limits.maxFutureSeconds {
+                return .failure(.timestampInFuture(field: field.text, seconds: t - now, limit: limits.maxFutureSeconds))
+            }
+            if now - t > limits.maxPastSeconds {
+                return .failure(.timestampTooOld(field: field.text, seconds: now - t, limit: limits.maxPastSeconds))
+            }
+            return .success(t)
+        }
     }
 
     /// A numeric field onto a measured channel: value × scale + offset, in the channel's unit.
@@ -201,21 +237,11 @@ public struct MQTTProfile: Sendable {
             return .failure(.topicMismatch(topic: topic, pattern: self.topic.text))
         }
         if self.topic.capturesDevice { return .success(captured) }
-        guard let field = deviceField else { return .failure(.missingDevice(field: "{device} in topic")) }
+        guard deviceField != nil else { return .failure(.missingDevice(field: "{device} in topic")) }
         guard let fields else { return .failure(.notAnObject) }
         precondition(canDecode(fields), "MQTTProfile \(id): fields scanned with another profile's plan (check canDecode)")
-        return MQTTProfile.deviceID(fields[field], in: field)
-    }
-
-    /// The device id in the value of the device field.
-    private static func deviceID(_ value: JSONValue?, in field: FieldPath) -> Result<String, MQTTPayloadRejection> {
-        switch value {
-        case .string(let s)? where !s.isEmpty: return .success(s)
-        // Integers a Double holds exactly (a 15-digit IMEI); larger ones would not name one device.
-        case .number(let n)? where n.rounded() == n && abs(n) <= 9_007_199_254_740_992: return .success(String(Int64(n)))
-        case nil, .null?, .string?: return .failure(.missingDevice(field: field.text))
-        case let v?: return .failure(.wrongType(field: field.text, expected: "a string", found: v.typeName))
-        }
+        // Through the optional in place: binding it would copy the path per message.
+        return deviceField!.deviceID(fields[deviceField!])
     }
 
     /// Decodes for a device id already taken from this message with `deviceID(topic:fields:)`.
@@ -325,27 +351,7 @@ public struct MQTTProfile: Sendable {
     }
 
     private func readingTime(_ fields: MQTTPayloadFields, now: Double) -> Result<Double, MQTTPayloadRejection> {
-        guard let spec = time, let raw = fields[spec.field], raw != .null else { return .success(now) }
-        let t: Double
-        switch (raw, spec.format) {
-        case (.number(let n), .auto): t = n > 1e11 ? n / 1000 : n
-        case (.number(let n), .epochSeconds): t = n
-        case (.number(let n), .epochMilliseconds): t = n / 1000
-        case (.string(let s), .auto), (.string(let s), .local):
-            guard let parsed = MQTTProfile.parseLocalTime(s, in: spec.timeZone) else {
-                return .failure(.timestampUnreadable(field: spec.field.text, value: "'\(s.prefix(40))'"))
-            }
-            t = parsed
-        default:
-            return .failure(.wrongType(field: spec.field.text, expected: spec.format == .local ? "a string" : "a number", found: raw.typeName))
-        }
-        if t - now > limits.maxFutureSeconds {
-            return .failure(.timestampInFuture(field: spec.field.text, seconds: t - now, limit: limits.maxFutureSeconds))
-        }
-        if now - t > limits.maxPastSeconds {
-            return .failure(.timestampTooOld(field: spec.field.text, seconds: now - t, limit: limits.maxPastSeconds))
-        }
-        return .success(t)
+        time?.reading(in: fields, now: now, limits: limits) ?? .success(now)
     }
 
     // MARK: parsed trees (kept for MQTTIngest until it calls `fields`; to be removed then)
@@ -356,7 +362,7 @@ public struct MQTTProfile: Sendable {
             return deviceID(topic: topic, fields: nil)
         }
         guard let json, case .object = json else { return .failure(.notAnObject) }
-        return MQTTProfile.deviceID(MQTTFieldPlan.lookup(field.parts[...], in: json), in: field)
+        return field.deviceID(MQTTFieldPlan.lookup(field.parts[...], in: json))
     }
 
     /// `decode(device:fields:now:)` for a payload already parsed with `MQTTPayloadParser`.
