@@ -9,3 +9,6 @@ static inline int cmosquitto_readable_bytes(int fd) {
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
 }
+
+static inline void cmosquitto_clear_errno(void) { errno = 0; }
+static inline int cmosquitto_would_block(void) { return errno == EAGAIN || errno == EWOULDBLOCK; }

@@ -233,16 +233,18 @@ public final class MQTTClient: @unchecked Sendable {
     /// Reads packets that are already in the socket's receive buffer without a `select` per packet:
     /// `mosquitto_loop` reads one packet per turn and waits in `select` first, which under a backlog
     /// costs more than the packet. Uses libmosquitto's own read step (`mosquitto_loop_read`) for
-    /// every packet and flushes queued writes (PUBACKs) on the way; stops after `burstPackets` so
-    /// keepalive and the stop flag are checked by the next full turn. A TLS connection's buffered
-    /// records are left to `mosquitto_loop`, which knows about them.
+    /// every packet and flushes queued writes (PUBACKs) on the way; stops when a read would block
+    /// (libmosquitto returns success and leaves EAGAIN in errno, as its own loop checks) or after
+    /// `burstPackets`, so keepalive and the stop flag are checked by the next full turn. A stray
+    /// errno only ends a burst early or costs one more read. A TLS connection's buffered records are
+    /// left to `mosquitto_loop`, which knows about them.
     private func drainBuffered() -> Int32 {
-        let socket = mosquitto_socket(handle)
-        guard socket >= 0, options.tls == nil else { return MOSQ_ERR_SUCCESS.rawValue }
+        guard options.tls == nil, cmosquitto_readable_bytes(mosquitto_socket(handle)) > 0 else { return MOSQ_ERR_SUCCESS.rawValue }
         for _ in 0..<Self.burstPackets {
-            guard cmosquitto_readable_bytes(socket) > 0 else { break }
+            cmosquitto_clear_errno()
             let rc = mosquitto_loop_read(handle, 1)
             if rc != MOSQ_ERR_SUCCESS.rawValue { return rc }
+            if cmosquitto_would_block() != 0 { break }
             if mosquitto_want_write(handle) {
                 let wrc = mosquitto_loop_write(handle, 1)
                 if wrc != MOSQ_ERR_SUCCESS.rawValue { return wrc }
