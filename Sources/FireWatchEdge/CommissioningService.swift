@@ -130,13 +130,16 @@ public struct CommissionOutcome: Sendable {
 public struct CommissioningService {
     public let store: SQLiteGovernanceStore
     public let profiles: [String: ProfileCapabilities]
+    /// The rule set the edge runs: which channels commissioning must read, and whether the device can alarm at all.
+    public let rules: RuleSet
     public let reader: any CommissionChannelReader
     public let route: TestAlarmRoute
 
-    public init(store: SQLiteGovernanceStore, profiles: [String: ProfileCapabilities], reader: any CommissionChannelReader,
-                route: TestAlarmRoute) {
+    public init(store: SQLiteGovernanceStore, profiles: [String: ProfileCapabilities], rules: RuleSet,
+                reader: any CommissionChannelReader, route: TestAlarmRoute) {
         self.store = store
         self.profiles = profiles
+        self.rules = rules
         self.reader = reader
         self.route = route
     }
@@ -159,7 +162,8 @@ public struct CommissioningService {
         case .success(let p): profile = p
         case .failure(let problem): return .failure(problem)
         }
-        var checks: [CommissionReport.Check] = []
+        let coverage = RuleCoverage(rules: rules, profile: profile)
+        var checks: [CommissionReport.Check] = [CommissionChecks.rules(coverage)]
         var values: [CommissionReport.Value] = []
         var deviceSetpoints: [String: Double]?
         switch reader.read(device) {
@@ -172,7 +176,7 @@ public struct CommissioningService {
                 CommissionReport.Value(channel: $0.key, value: $0.value.value, unit: $0.value.unit, state: $0.value.state)
             }
             deviceSetpoints = probe.setpoints
-            checks += CommissionChecks.evaluate(probe, device: device, profile: profile)
+            checks += CommissionChecks.evaluate(probe, device: device, coverage: coverage)
         }
         checks.append(.init(id: "selftest", title: "探测器自检", passed: nil,
                             detail: profile.hasSelfTest ? "该型号的自检需在现场按自检键（固件未提供远程自检命令）"

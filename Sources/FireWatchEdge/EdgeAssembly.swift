@@ -155,23 +155,28 @@ public struct EdgeAssembly {
         if let broker = config.mqtt, !mqttDevices.isEmpty {
             let options = try Self.options(broker, defaultClientID: "firewatch-edge-\(config.edge)-detectors", role: "detector broker")
             let client = try MQTTClient(options: options, log: log)
+            let limit = config.mqttRateLimit.map { MQTTRateLimit(messagesPerSecond: $0.perSecond, burst: $0.burst) } ?? MQTTRateLimit()
             let ingest = MQTTIngest(profiles: Array(profiles.mqtt.values), devices: mqttDevices, profileParameters: mqttParams,
-                                    sink: runtime.queue, monitor: runtime.monitor, log: log)
+                                    sink: runtime.queue, monitor: runtime.monitor, rateLimit: limit, log: log)
             sources.append(MQTTSource(client: client, ingest: ingest))
         }
         self.sources = sources
         let poller = sources.compactMap { $0 as? ModbusPoller }.first
         let mqttIngest = sources.compactMap { ($0 as? MQTTSource)?.ingest }.first
-        let queue = runtime.queue
+        let queue = runtime.queue, progress = runtime.progress
         let edgeID = config.edge, count = devices.count
         statusWriter = EdgeStatusWriter(path: setup.dataDirectory + "/status.json") {
             let q = queue.counters
             return EdgeStatus(edge: edgeID, updatedAt: Date().timeIntervalSince1970, devices: count,
                               queueAccepted: q.accepted, queueOverflowed: q.overflowed, queueDepth: q.depth,
+                              readingsArchived: progress.readingsArchived, readingsNotArchived: progress.readingsNotArchived,
                               modbus: poller?.counters().mapValues(EdgeStatus.ModbusDevice.init) ?? [:],
                               mqtt: mqttIngest.map { EdgeStatus.MQTT($0.snapshot()) })
         }
     }
+
+    /// The MQTT detectors' ingest, when the edge has any (its counters are in `firewatch status`).
+    public var mqttIngest: MQTTIngest? { sources.compactMap { ($0 as? MQTTSource)?.ingest }.first }
 
     public func start() throws {
         try runtime.start(sources: sources)

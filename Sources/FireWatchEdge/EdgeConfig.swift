@@ -47,6 +47,16 @@ public struct EdgeConfig: Sendable, Decodable {
 
     public typealias Broker = BrokerSettings
 
+    /// Per-device flood limit of MQTT detectors: `burst` messages at once, refilled at `perSecond`.
+    public struct RateLimit: Sendable, Decodable, Equatable {
+        public var perSecond: Double
+        public var burst: Double
+        public init(perSecond: Double, burst: Double) {
+            self.perSecond = perSecond
+            self.burst = burst
+        }
+    }
+
     /// This edge box's id: the first part of every event's identity.
     public var edge: String
     public var market: Market?
@@ -67,6 +77,8 @@ public struct EdgeConfig: Sendable, Decodable {
     public var office: Broker?
     /// Uplink tunables (heartbeat, acknowledgement timeout, batch sizes; docs/uplink.md).
     public var uplink: UplinkSettings?
+    /// Flood limit per MQTT detector; default 2 messages/s with bursts of 20 (`MQTTRateLimit`).
+    public var mqttRateLimit: RateLimit?
 
     public init(edge: String, market: Market? = nil, data: String? = nil, governance: String? = nil,
                 devicesDir: String? = nil, rulesDir: String? = nil, pollPeriod: Double? = nil, premises: [Premises]? = nil,
@@ -161,6 +173,10 @@ public struct EdgeConfig: Sendable, Decodable {
         for (i, p) in (premises ?? []).enumerated() where p.marketID != nil && p.marketID != market?.id {
             err("premises[\(i)].marketID", "premises \(p.platformID) names market '\(p.marketID!)' but the config's market is "
                 + (market.map { "'\($0.id)'" } ?? "not set"), hint: "set market: { id: \"\(p.marketID!)\", name: … }")
+        }
+        if let r = mqttRateLimit, !(r.perSecond > 0) || !(r.burst >= 1) {
+            err("mqttRateLimit", "rate limit \(r.perSecond)/s with bursts of \(r.burst) would refuse every message",
+                hint: "perSecond > 0 and burst >= 1, e.g. { perSecond: 2, burst: 20 }", key: "mqttRateLimit")
         }
         if governance == nil && office == nil {
             err("governance", "neither governance (a local database) nor office (the fire office's broker) is set",

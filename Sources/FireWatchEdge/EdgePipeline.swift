@@ -3,9 +3,9 @@ import FireWatchStore
 import Foundation
 import Synchronization
 
-/// The single consumer: drains the reading queue, archives readings, runs the rule engine on a
-/// monotonic clock, journals its events (FULL) and hands them to delivery. Owns every SQLite
-/// connection it uses, so it must be created and run on its own thread.
+/// The single consumer: drains the reading queue, hands readings to the archive writer, runs the
+/// rule engine on a monotonic clock, journals its events (FULL) and hands them to delivery. Owns
+/// every SQLite connection it uses but the archive's, so it must be created and run on its own thread.
 final class EdgePipeline {
     struct Setup: Sendable {
         var edgeID: String
@@ -22,7 +22,8 @@ final class EdgePipeline {
     let observer: any EdgeObserver
     let engine: RuleEngine
     let journal: EventJournal
-    let archive: ReadingArchive
+    let archive: ArchiveWriter
+    let progress: EdgeProgress
     let store: (any GovernanceStore)?
     let delivery: any EventDelivery
     /// Disk space kept for the journal: given up when an append finds the disk full (docs/uplink.md).
@@ -30,17 +31,17 @@ final class EdgePipeline {
     let started = ContinuousClock.now
     private var premisesByDevice: [String: Premises] = [:]
 
-    init(setup: Setup, queue: ReadingQueue, observer: any EdgeObserver,
+    init(setup: Setup, queue: ReadingQueue, observer: any EdgeObserver, progress: EdgeProgress,
          makeDelivery: (EventJournal, (any GovernanceStore)?) throws -> any EventDelivery) throws {
         self.setup = setup
         self.queue = queue
         self.observer = observer
+        self.progress = progress
         let now = Date().timeIntervalSince1970
         try FileManager.default.createDirectory(atPath: setup.dataDirectory, withIntermediateDirectories: true)
         journal = try EventJournal(path: setup.dataDirectory + "/edge.db", edgeID: setup.edgeID, now: now)
         reserve = OutboxReserve(directory: setup.dataDirectory)
         reserve.ensure()
-        archive = try ReadingArchive(path: setup.dataDirectory + "/readings.db", now: now)
         if let path = setup.governancePath {
             let s = try SQLiteGovernanceStore(path: path, now: now)
             if let m = setup.market { try s.upsertMarket(m, now: now) }
@@ -53,6 +54,9 @@ final class EdgePipeline {
             store = nil
         }
         delivery = try makeDelivery(journal, store)
+        let uplink = delivery as? OfficeUplink
+        archive = try ArchiveWriter(path: setup.dataDirectory + "/readings.db", now: now, log: { [observer] in observer.log($0) },
+                                    storageFault: { uplink?.reportStorageFault() })
         engine = RuleEngine(rules: setup.rules)
         for d in setup.devices {
             engine.register(DeviceContext(id: d.id, setpoints: d.setpoints, cable: d.cable, announced: d.isAnnounced))
@@ -61,12 +65,17 @@ final class EdgePipeline {
         for d in setup.devices {
             premisesByDevice[d.id] = byID[d.premisesID] ?? (try? store?.premises(id: d.premisesID)) ?? nil
         }
-        if let saved = try journal.loadEngineState(), let data = saved.data(using: .utf8),
-           let snapshot = try? JSONDecoder().decode(EngineSnapshot.self, from: data) {
-            engine.restore(snapshot, monotonic: monotonic)
-            observer.log("restored rule-engine state saved before the restart (active alarms are not re-announced)")
+        do {
+            if let saved = try journal.loadEngineState(), let data = saved.data(using: .utf8),
+               let snapshot = try? JSONDecoder().decode(EngineSnapshot.self, from: data) {
+                engine.restore(snapshot, monotonic: monotonic)
+                observer.log("restored rule-engine state saved before the restart (active alarms are not re-announced)")
+            }
+            if let local = delivery as? LocalLedgerDelivery { try local.catchUp(now: now) }
+        } catch {
+            archive.stop()  // its thread would outlive a pipeline that never runs
+            throw error
         }
-        if let local = delivery as? LocalLedgerDelivery { try local.catchUp(now: now) }
     }
 
     var monotonic: Double {
@@ -76,53 +85,36 @@ final class EdgePipeline {
 
     /// Runs until `stop` is set; then flushes, saves engine state and returns.
     func run(stop: borrowing Atomic<Bool>) {
-        var readings: [Reading] = []
-        readings.reserveCapacity(4096)
+        var batches: [[Reading]] = []
+        batches.reserveCapacity(4096)
         var events: [EngineEvent] = []
-        var lastFlush = monotonic
         var lastSnapshot = monotonic
         var lastError: String?
-        var archiveRetryAt = 0.0
-        var archiveSkipped = 0
         var lastReserveCheck = 0.0
         var lastControlCheck = 0.0
+        let telemetry = delivery as? any ReadingSummarySink
+        defer { archive.stop() }
         while !stop.load(ordering: .acquiring) {
-            readings.removeAll(keepingCapacity: true)
-            queue.drain(timeout: 0.2, into: &readings)
+            batches.removeAll(keepingCapacity: true)
+            queue.drain(timeout: 0.2, into: &batches)
             let mono = monotonic
             let wall = Date().timeIntervalSince1970
-            if !readings.isEmpty, let telemetry = delivery as? any ReadingSummarySink { telemetry.noteReadings(readings) }
-            // Readings are archived apart from the events, and an archive failure never stops the rules
-            // below: a full disk costs archived readings (counted and logged), never an alarm evaluation.
-            // While the journal lives on its released reserve, the freed space is the journal's alone.
-            let onReserve = reserve.diskFullCount > 0 && !reserve.isHeld
-            if mono >= archiveRetryAt, !onReserve {
-                do {
-                    for r in readings { try archive.add(r) }
-                    if mono - lastFlush >= 1 {
-                        try archive.flush()
-                        lastFlush = mono
-                    }
-                    if archiveSkipped > 0 {
-                        observer.log("readings archive writable again; \(archiveSkipped) readings were not archived meanwhile")
-                        archiveSkipped = 0
-                    }
-                } catch {
-                    if archiveSkipped == 0 { observer.log("readings archive refused a write (\(error)); alarms go on, readings wait") }
-                    (delivery as? OfficeUplink)?.reportStorageFault()
-                    archiveRetryAt = mono + 1
-                }
-            } else {
-                archiveSkipped += readings.count
-            }
+            if !batches.isEmpty { telemetry?.noteReadings(batches) }
+            // Readings are archived apart from the events, on the archive's own thread: a slow or full
+            // disk costs archived readings (counted and logged), never an alarm evaluation. While the
+            // journal lives on its released reserve, the freed space is the journal's alone.
+            archive.submit(batches, hold: reserve.diskFullCount > 0 && !reserve.isHeld)
             if mono - lastReserveCheck >= 5 {
                 lastReserveCheck = mono
                 if !reserve.isHeld, reserve.ensure() { observer.log("disk has room again: journal reserve restored") }
             }
             do {
-                for r in readings {
-                    engine.process(r, monotonic: mono, into: &events)
+                var evaluated = 0
+                for batch in batches {
+                    for r in batch { engine.process(r, monotonic: mono, into: &events) }
+                    evaluated += batch.count
                 }
+                progress.evaluated.add(evaluated, ordering: .relaxed)
                 engine.advance(monotonic: mono, wall: wall, into: &events)
                 var resets: [(request: ControlRequest, cleared: Int)] = []
                 if mono - lastControlCheck >= 1 {
@@ -167,7 +159,6 @@ final class EdgePipeline {
         let wall = Date().timeIntervalSince1970
         do {
             if !events.isEmpty { try handle(events, now: wall) }
-            try archive.flush()
             try saveEngineState(now: wall)
         } catch {
             observer.log("could not save state at stop: \(error)")

@@ -9,6 +9,20 @@ public protocol IngestSource: AnyObject, Sendable {
     func stop()
 }
 
+/// How far the pipeline has got, readable from any thread (status, tests, benchmarks).
+public final class EdgeProgress: Sendable {
+    /// Readings the rule engine has evaluated.
+    let evaluated = Atomic<Int>(0)
+    fileprivate let archive = Mutex<ArchiveWriter?>(nil)
+
+    public var readingsEvaluated: Int { evaluated.load(ordering: .relaxed) }
+    /// Readings committed to the archive, and readings not archived (disk full, backlog over its bound).
+    public var readingsArchived: Int { archive.withLock { $0?.counters.archived } ?? 0 }
+    public var samplesArchived: Int { archive.withLock { $0?.counters.samples } ?? 0 }
+    public var readingsNotArchived: Int { archive.withLock { $0?.counters.notArchived } ?? 0 }
+    public var archiveBacklog: Int { archive.withLock { $0?.counters.backlog } ?? 0 }
+}
+
 /// The edge daemon: ingestion sources → bounded queue → one pipeline thread. `start()` returns once
 /// the pipeline has opened its databases (or throws what went wrong); `stop()` is clean and idempotent.
 public final class EdgeRuntime: @unchecked Sendable {
@@ -16,6 +30,7 @@ public final class EdgeRuntime: @unchecked Sendable {
     // from one controlling thread; everything shared with the pipeline thread is the queue or atomics.
     public let queue: ReadingQueue
     public let monitor: EdgeMonitor
+    public let progress = EdgeProgress()
     let setup: EdgePipeline.Setup
     let observer: any EdgeObserver
     let makeDelivery: @Sendable (EventJournal, (any GovernanceStore)?) throws -> any EventDelivery
@@ -40,7 +55,9 @@ public final class EdgeRuntime: @unchecked Sendable {
         let t = Thread { [self] in
             let pipeline: EdgePipeline
             do {
-                pipeline = try EdgePipeline(setup: setup, queue: queue, observer: observer, makeDelivery: makeDelivery)
+                pipeline = try EdgePipeline(setup: setup, queue: queue, observer: observer, progress: progress,
+                                            makeDelivery: makeDelivery)
+                progress.archive.withLock { $0 = pipeline.archive }
             } catch {
                 failure.withLock { $0 = error }
                 opened.signal()

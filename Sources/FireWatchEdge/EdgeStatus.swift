@@ -27,6 +27,9 @@ public struct EdgeStatus: Sendable, Codable {
     public var queueAccepted: Int
     public var queueOverflowed: Int
     public var queueDepth: Int
+    /// Readings committed to the readings archive, and those given up (full disk, backlog over its bound).
+    public var readingsArchived: Int?
+    public var readingsNotArchived: Int?
     public var modbus: [String: ModbusDevice]
     public var mqtt: MQTT?
 
@@ -37,6 +40,9 @@ public struct EdgeStatus: Sendable, Codable {
 
     public var lines: [String] {
         var out = ["edge \(edge): \(devices) devices; queue \(queueAccepted) readings in, \(queueOverflowed) refused (full), depth \(queueDepth)"]
+        if let archived = readingsArchived {
+            out.append("archive: \(archived) readings stored" + ((readingsNotArchived ?? 0) > 0 ? ", \(readingsNotArchived!) not archived (disk full or backlog)" : ""))
+        }
         for (id, d) in modbus.sorted(by: { $0.key < $1.key }) where d.consecutiveFailures > 0 || d.exceptions > 0 || d.badResponses > 0 {
             var l = "  modbus \(id): \(d.successes)/\(d.polls) polls ok, \(d.timeouts) timeouts, \(d.exceptions) exceptions, \(d.badResponses) bad responses"
             if d.consecutiveFailures > 0 { l += "; failing (\(d.consecutiveFailures) in a row, next try in \(Int(d.backoffSeconds)) s)" }
@@ -59,6 +65,8 @@ public struct EdgeStatus: Sendable, Codable {
 final class EdgeStatusWriter: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
+    /// Signalled by `stop()`, so the writer does not sleep out its interval first.
+    private let wake = DispatchSemaphore(value: 0)
     private let collect: @Sendable () -> EdgeStatus
     private let path: String
     private let interval: Double
@@ -73,7 +81,7 @@ final class EdgeStatusWriter: Sendable {
         let t = Thread { [self] in
             while !stopped.load(ordering: .acquiring) {
                 write()
-                Thread.sleep(forTimeInterval: interval)
+                _ = wake.wait(timeout: .now() + interval)
             }
             write()
             done.signal()
@@ -84,6 +92,7 @@ final class EdgeStatusWriter: Sendable {
 
     func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        wake.signal()
         done.wait()
     }
 

@@ -46,7 +46,8 @@ public struct UplinkSettings: Sendable, Decodable, Equatable {
 /// A delivery that also wants the readings (the uplink folds them into telemetry minute summaries).
 /// The pipeline hands every drained batch to it before archiving.
 public protocol ReadingSummarySink: AnyObject {
-    func noteReadings(_ readings: [Reading])
+    /// Readings as they were handed over together (one poll, one message).
+    func noteReadings(_ batches: [[Reading]])
 }
 
 extension OfficeUplink: ReadingSummarySink {}
@@ -172,8 +173,8 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
     }
 
     /// Folds readings into telemetry minute summaries (called by the pipeline with every batch).
-    public func noteReadings(_ readings: [Reading]) {
-        shared.withLock { $0.minutes.add(readings) }
+    public func noteReadings(_ batches: [[Reading]]) {
+        shared.withLock { s in for b in batches { s.minutes.add(b) } }
     }
 
     /// Something on the edge could not write its data directory (disk full): reported in the next heartbeat.

@@ -207,6 +207,8 @@ public final class MQTTClient: @unchecked Sendable {
             while !isStopping {
                 loopRC = mosquitto_loop(handle, 200, 1)
                 if loopRC != MOSQ_ERR_SUCCESS.rawValue { break }
+                loopRC = drainBuffered()
+                if loopRC != MOSQ_ERR_SUCCESS.rawValue { break }
             }
             let hadSession = state.withLock { s -> Bool in
                 defer { s.connectedSinceSocket = false; s.connected = false }
@@ -223,6 +225,32 @@ public final class MQTTClient: @unchecked Sendable {
             for _ in 0..<10 where mosquitto_loop(handle, 50, 1) == MOSQ_ERR_SUCCESS.rawValue {}
         }
         state.withLock { $0.connected = false }
+    }
+
+    /// Packets read per burst before the next full `mosquitto_loop` turn (keepalive, queued writes).
+    static let burstPackets = 256
+
+    /// Reads packets that are already in the socket's receive buffer without a `select` per packet:
+    /// `mosquitto_loop` reads one packet per turn and waits in `select` first, which under a backlog
+    /// costs more than the packet. Uses libmosquitto's own read step (`mosquitto_loop_read`) for
+    /// every packet and flushes queued writes (PUBACKs) on the way; stops when a read would block
+    /// (libmosquitto returns success and leaves EAGAIN in errno, as its own loop checks) or after
+    /// `burstPackets`, so keepalive and the stop flag are checked by the next full turn. A stray
+    /// errno only ends a burst early or costs one more read. A TLS connection's buffered records are
+    /// left to `mosquitto_loop`, which knows about them.
+    private func drainBuffered() -> Int32 {
+        guard options.tls == nil, cmosquitto_readable_bytes(mosquitto_socket(handle)) > 0 else { return MOSQ_ERR_SUCCESS.rawValue }
+        for _ in 0..<Self.burstPackets {
+            cmosquitto_clear_errno()
+            let rc = mosquitto_loop_read(handle, 1)
+            if rc != MOSQ_ERR_SUCCESS.rawValue { return rc }
+            if cmosquitto_would_block() != 0 { break }
+            if mosquitto_want_write(handle) {
+                let wrc = mosquitto_loop_write(handle, 1)
+                if wrc != MOSQ_ERR_SUCCESS.rawValue { return wrc }
+            }
+        }
+        return MOSQ_ERR_SUCCESS.rawValue
     }
 
     private var endpoint: String { "\(options.host):\(options.port) (\(options.clientID))" }

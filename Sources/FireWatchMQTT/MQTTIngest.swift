@@ -81,9 +81,12 @@ public final class MQTTIngest: Sendable {
     private final class Binding: Sendable {
         let device: Device
         let profile: Result<MQTTProfile, MQTTBindingError>
-        init(device: Device, profile: Result<MQTTProfile, MQTTBindingError>) {
+        /// The device's index in `State.perDevice`, kept across `updateDevices`.
+        let slot: Int
+        init(device: Device, profile: Result<MQTTProfile, MQTTBindingError>, slot: Int) {
             self.device = device
             self.profile = profile
+            self.slot = slot
         }
     }
 
@@ -92,11 +95,27 @@ public final class MQTTIngest: Sendable {
         var last: Double
     }
 
+    /// What is kept per registered device, by index (no hashing of its id per message).
+    private struct PerDevice {
+        var counters = MQTTIngestSnapshot.DeviceCounters()
+        var bucket: Bucket?
+        /// Rejected or rate-limited since its last good message (the monitor hears of the recovery).
+        var troubled = false
+    }
+
     private struct State {
         var bindings: [String: Binding] = [:]
-        var buckets: [String: Bucket] = [:]
+        var slots: [String: Int] = [:]
+        var perDevice: [PerDevice] = []
+        /// Everything but `devices`, which `snapshot()` fills from `perDevice`.
         var counters = MQTTIngestSnapshot()
-        var troubled: Set<String> = []
+
+        mutating func slot(_ device: String) -> Int {
+            if let i = slots[device] { return i }
+            slots[device] = perDevice.count
+            perDevice.append(PerDevice())
+            return perDevice.count - 1
+        }
     }
 
     public let profiles: [MQTTProfile]
@@ -139,7 +158,7 @@ public final class MQTTIngest: Sendable {
 
     /// Replaces the registered devices (at runtime, from any thread).
     public func updateDevices(_ devices: [String: Device], profileParameters: [String: [String: String]] = [:]) {
-        var bindings: [String: Binding] = [:]
+        var bindings: [String: (Device, Result<MQTTProfile, MQTTBindingError>)] = [:]
         let byID = Dictionary(profiles.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for (mqttID, device) in devices {
             let profile: Result<MQTTProfile, MQTTBindingError>
@@ -157,17 +176,20 @@ public final class MQTTIngest: Sendable {
             } else {
                 profile = .failure(MQTTBindingError(text: "registered with profile '\(device.profileID)', which is not an MQTT profile in Devices/"))
             }
-            bindings[mqttID] = Binding(device: device, profile: profile)
+            bindings[mqttID] = (device, profile)
         }
         state.withLock { s in
-            s.bindings = bindings
-            for id in bindings.values.map(\.device.id) where s.counters.devices[id] == nil {
-                s.counters.devices[id] = MQTTIngestSnapshot.DeviceCounters()
-            }
+            s.bindings = bindings.mapValues { Binding(device: $0.0, profile: $0.1, slot: s.slot($0.0.id)) }
         }
     }
 
-    public func snapshot() -> MQTTIngestSnapshot { state.withLock { $0.counters } }
+    public func snapshot() -> MQTTIngestSnapshot {
+        state.withLock { s in
+            var out = s.counters
+            for (id, i) in s.slots { out.devices[id] = s.perDevice[i].counters }
+            return out
+        }
+    }
 
     /// Messages seen so far (cheap; `snapshot()` copies every counter).
     public var messageCount: Int { state.withLock { $0.counters.messages } }
@@ -237,7 +259,7 @@ public final class MQTTIngest: Sendable {
         let device = binding.device.id
 
         // 2. Rate limit before any more work.
-        guard admit(device, monotonic: monotonic) else {
+        guard admit(binding, monotonic: monotonic) else {
             monitor?.problem(device: device, .rateLimited)
             return
         }
@@ -263,9 +285,10 @@ public final class MQTTIngest: Sendable {
                 for i in d.readings.indices { d.readings[i].device = device }
             }
             let recovered = state.withLock { s -> Bool in
-                s.counters.devices[device, default: .init()].accepted += 1
-                s.counters.devices[device]!.lastMessageAt = now
-                return s.troubled.remove(device) != nil
+                s.perDevice[binding.slot].counters.accepted += 1
+                s.perDevice[binding.slot].counters.lastMessageAt = now
+                defer { s.perDevice[binding.slot].troubled = false }
+                return s.perDevice[binding.slot].troubled
             }
             sink.accept(d.readings)
             if recovered { monitor?.recovered(device: device) }
@@ -274,19 +297,21 @@ public final class MQTTIngest: Sendable {
 
     // MARK: bookkeeping
 
-    private func admit(_ device: String, monotonic: Double) -> Bool {
+    private func admit(_ binding: Binding, monotonic: Double) -> Bool {
         guard rateLimit.burst.isFinite else { return true }
+        let device = binding.device.id
         let (ok, limitedSoFar) = state.withLock { s -> (Bool, Int) in
-            var b = s.buckets[device] ?? Bucket(tokens: rateLimit.burst, last: monotonic)
+            let i = binding.slot
+            var b = s.perDevice[i].bucket ?? Bucket(tokens: rateLimit.burst, last: monotonic)
             b.tokens = min(rateLimit.burst, b.tokens + max(0, monotonic - b.last) * rateLimit.messagesPerSecond)
             b.last = monotonic
             let ok = b.tokens >= 1
             if ok { b.tokens -= 1 }
-            s.buckets[device] = b
+            s.perDevice[i].bucket = b
             guard !ok else { return (true, 0) }
-            s.counters.devices[device, default: .init()].rateLimited += 1
-            s.troubled.insert(device)
-            return (false, s.counters.devices[device]!.rateLimited)
+            s.perDevice[i].counters.rateLimited += 1
+            s.perDevice[i].troubled = true
+            return (false, s.perDevice[i].counters.rateLimited)
         }
         if !ok && (limitedSoFar == 1 || limitedSoFar % 1000 == 0) {
             log("mqtt: device \(device): over its rate limit of \(rateLimit.messagesPerSecond)/s (burst \(Int(rateLimit.burst))); "
@@ -297,12 +322,11 @@ public final class MQTTIngest: Sendable {
 
     private func reject(_ device: String, topic: String, reason: String) {
         let n = state.withLock { s -> Int in
-            var c = s.counters.devices[device, default: .init()]
-            c.rejected += 1
-            c.lastRejection = reason
-            s.counters.devices[device] = c
-            s.troubled.insert(device)
-            return c.rejected
+            let i = s.slot(device)
+            s.perDevice[i].counters.rejected += 1
+            s.perDevice[i].counters.lastRejection = reason
+            s.perDevice[i].troubled = true
+            return s.perDevice[i].counters.rejected
         }
         if n <= MQTTIngest.loggedRejectionsPerDevice || n % 100 == 0 {
             log("mqtt: device \(device): rejected message on \(topic): \(reason)"

@@ -34,8 +34,9 @@ public struct RegistrationService {
         self.profiles = profiles
     }
 
-    /// Validates and registers a detector: premises exists and is active, address free, profile and set values fit.
-    public func register(_ r: RegistrationRequest, now: Double) throws -> Result<RegistrationOutcome, RegistrationProblem> {
+    /// Validates and registers a detector: premises exists and is active, address free, profile and set values fit,
+    /// and some alarm rule of `rules` (the set the edge runs) watches the profile's channels.
+    public func register(_ r: RegistrationRequest, rules: RuleSet, now: Double) throws -> Result<RegistrationOutcome, RegistrationProblem> {
         guard let premises = try store.premises(qrOrID: r.premises) else {
             return .failure(RegistrationProblem("premises_unknown",
                 "no premises with QR code or platform id '\(r.premises)'; scan the plate again, or import the registry "
@@ -52,7 +53,8 @@ public struct RegistrationService {
         case .failure(let problem): return .failure(problem)
         }
         let warnings: [String]
-        do { warnings = try RegistrationPolicy.check(r, profile: profile) } catch { return .failure(error) }
+        do { warnings = try RegistrationPolicy.check(r, profile: profile) + RegistrationPolicy.checkRules(profile: profile, rules: rules) }
+        catch { return .failure(error) }
         let id = r.id ?? RegistrationPolicy.defaultID(premisesID: premises.platformID, transport: r.transport)
         if let existing = try store.device(id: id), existing.status != .decommissioned {
             return .failure(RegistrationProblem("id_in_use",

@@ -72,6 +72,34 @@ public final class Statement {
         }
     }
 
+    // Binding one parameter at a time (1-based), for hot inserts that reuse one statement without
+    // building an argument array per row. Call `run()` when all are bound.
+
+    public func bind(_ index: Int32, _ value: Double) throws(SQLiteError) {
+        let rc = sqlite3_bind_double(handle, index, value)
+        if rc != SQLITE_OK { throw connection.error(rc, sql: sql) }
+    }
+
+    public func bind(_ index: Int32, _ value: String) throws(SQLiteError) {
+        let rc = sqlite3_bind_text(handle, index, value, -1, csqlite_transient())
+        if rc != SQLITE_OK { throw connection.error(rc, sql: sql) }
+    }
+
+    /// Binds UTF-8 bytes as text; SQLite copies them before returning.
+    public func bind(_ index: Int32, utf8 bytes: UnsafeBufferPointer<UInt8>) throws(SQLiteError) {
+        guard !bytes.isEmpty else { return try bind(index, "") }
+        let rc = bytes.withMemoryRebound(to: CChar.self) {
+            sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), csqlite_transient())
+        }
+        if rc != SQLITE_OK { throw connection.error(rc, sql: sql) }
+    }
+
+    /// Runs the statement with what is bound, discarding rows, and resets it for the next use.
+    public func run() throws(SQLiteError) {
+        defer { sqlite3_reset(handle) }
+        while try step() {}
+    }
+
     /// Steps once: true when a row is available, false when done.
     public func step() throws(SQLiteError) -> Bool {
         let rc = sqlite3_step(handle)

@@ -46,15 +46,13 @@ struct RegistrationPolicyTests {
         #expect(code(request(setpoints: ["voltage.a": 250])) == "setpoint_channel")     // no set-value register
         #expect(code(request(setpoints: ["state.temperature.1": 1])) == "setpoint_channel")
         #expect(code(request(setpoints: ["bogus": 1])) == "setpoint_channel")
-        let noRules = ProfileCapabilities(id: "meter", transport: .modbus, channels: ["voltage.a", "current.a"])
-        #expect(code(request(), noRules) == "profile_channels")
     }
 
     @Test("a generic: Modbus parameter string resolves to its channels and set values; a broken one is refused")
     func genericProfile() throws {
         let id = "generic:residual_current.1=0x0000*0.1;temperature.1-4=0x0001*0.1-50;set.residual_current.1=0x0020*0.1;period=5"
         let p = try ProfileCatalog.resolve(id, in: [:]).get()
-        #expect(p.transport == .modbus && p.ruleChannels.contains("temperature.4") && p.setpointRanges.keys.contains("residual_current.1"))
+        #expect(p.transport == .modbus && p.channels.contains("temperature.4") && p.setpointRanges.keys.contains("residual_current.1"))
         _ = try RegistrationPolicy.check(request(setpoints: ["residual_current.1": 300]), profile: p)
         if case .success = ProfileCatalog.resolve("generic:nonsense", in: [:]) { Issue.record("a broken generic string resolved") }
         if case .success = ProfileCatalog.resolve("nope", in: [:]) { Issue.record("an unknown id resolved") }
@@ -73,23 +71,25 @@ struct RegistrationPolicyTests {
                                setpoints: ["residual_current.1": 300, "temperature.1": 55])
 
     @Test("a detector at rest passes every check")
-    func healthy() {
+    func healthy() throws {
         let checks = CommissionChecks.evaluate(Self.probe([
             "residual_current.1": .init(value: 40, unit: "mA", state: "normal"),
             "temperature.1": .init(value: 28, unit: "°C", state: "normal"),
             "temperature.2": .init(value: 31, unit: "°C", state: "normal"),
-        ], setpoints: ["residual_current.1": 300, "temperature.1": 55]), device: Self.device, profile: Self.modbus)
+        ], setpoints: ["residual_current.1": 300, "temperature.1": 55]), device: Self.device,
+           coverage: RuleCoverage(rules: try RulesSupport.defaultPack(), profile: Self.modbus))
         #expect(!checks.contains { $0.passed == false })
         #expect(checks.contains { $0.id == "setpoint.residual_current.1" && $0.passed == true })
     }
 
     @Test("an open probe, a hot terminal, leakage above pre-alarm and a wrong set value each fail with a fix")
-    func failures() {
+    func failures() throws {
         let checks = CommissionChecks.evaluate(Self.probe([
             "residual_current.1": .init(value: 260, unit: "mA", state: "normal"),     // pre-alarm 240 mA
             "temperature.1": .init(value: 75, unit: "°C", state: "normal"),
             "temperature.2": .init(value: nil, unit: "°C", state: "fault_open"),
-        ], setpoints: ["residual_current.1": 500]), device: Self.device, profile: Self.modbus)
+        ], setpoints: ["residual_current.1": 500]), device: Self.device,
+           coverage: RuleCoverage(rules: try RulesSupport.defaultPack(), profile: Self.modbus))
         let failed = Set(checks.filter { $0.passed == false }.map(\.id))
         #expect(failed == ["residual_current.1", "temperature.1", "temperature.2", "state.temperature.2", "setpoint.residual_current.1"])
         #expect(checks.filter { $0.passed == false }.allSatisfy { ($0.fix ?? "").isEmpty == false })

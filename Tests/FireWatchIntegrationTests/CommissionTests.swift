@@ -42,14 +42,14 @@ struct CommissionTests {
                 let r = try service.register(RegistrationRequest(
                     premises: "QR-0001", profile: "generic-1r4t", transport: .modbusTCP(host: "127.0.0.1", port: port, unit: unit),
                     location: "A区01档口配电箱", setpoints: ["residual_current.1": 300, "temperature.1": 55], cable: .pvc,
-                    id: "D-\(unit)", actor: "张工"), now: 2)
+                    id: "D-\(unit)", actor: "张工"), rules: try RuleSet.load(directory: TestSupport.rulesDir), now: 2)
                 if case .failure(let p) = r { Issue.record("register: \(p)") }
             }
         }
 
-        func commission(_ id: String, _ extra: [String] = []) throws -> (status: Int32, out: String, err: String) {
-            try firewatch(["device", "commission", "--db", db, "--devices-dir", TestSupport.devicesDir, "--by", "张工",
-                           "--report-dir", reports, "--response-timeout", "0.5", id] + extra, timeout: 120)
+        func commission(_ id: String, _ extra: [String] = [], rules: String = TestSupport.rulesDir) throws -> (status: Int32, out: String, err: String) {
+            try firewatch(["device", "commission", "--db", db, "--devices-dir", TestSupport.devicesDir, "--rules", rules,
+                           "--by", "张工", "--report-dir", reports, "--response-timeout", "0.5", id] + extra, timeout: 120)
         }
 
         func stop() {
@@ -71,12 +71,35 @@ struct CommissionTests {
         let report = try JSONDecoder().decode(CommissionReport.self, from: Data(try #require(d.commissionReport).utf8))
         #expect(report.passed && report.testAlarm?.confirmed == true)
         #expect(report.values.contains { $0.channel == "residual_current.1" && $0.value == 40 })
+        // The loaded rules watch its residual-current and temperature channels; the arc rules never fire for it.
+        let rules = try #require(report.checks.first { $0.id == "rules" })
+        #expect(rules.passed == true && rules.detail.contains("residual_current_alarm") && rules.detail.contains("fault_arc_alarm"), "\(rules)")
+        #expect(report.checks.contains { $0.id == "temperature.4" && $0.passed == true })
         #expect(try store.db.scalar("SELECT COUNT(*) FROM alarm_events WHERE device_id = 'D-1' AND is_test = 1 AND hazard_id IS NULL")?.integer == 1)
         #expect(try store.db.scalar("SELECT COUNT(*) FROM hazards")?.integer == 0)
         let files = try FileManager.default.contentsOfDirectory(atPath: f.reports)
         #expect(files.contains { $0.hasSuffix(".html") } && files.contains { $0.hasSuffix(".json") })
         let html = try String(contentsOfFile: f.reports + "/" + files.first { $0.hasSuffix(".html") }!, encoding: .utf8)
         #expect(html.contains("调试合格") && html.contains("陈记五金") && html.contains("@media print"))
+    }
+
+    @Test("against a rules folder with only an arc rule the healthy detector fails: no rule could alarm on it")
+    func rulesCannotAlarm() throws {
+        let f = try Fixture()
+        defer { f.stop() }
+        let rules = f.dir.appendingPathComponent("arc-rules")
+        try FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+        try "rule arc_only on arc.* {\n    signal alarm\n    when value >= 14\n}\n"
+            .write(to: rules.appendingPathComponent("arc.rules"), atomically: true, encoding: .utf8)
+        let r = try f.commission("D-1", rules: rules.path)
+        #expect(r.status == 1, "\(r.out)\(r.err)")
+        #expect(r.out.contains("不合格  报警规则监视该探测器的通道") && r.out.contains("arc-rules/arc.rules") && r.out.contains("stays registered"),
+                "\(r.out)")
+        // Temperatures are not read-checked when no loaded rule watches them.
+        #expect(!r.out.contains("温度 temperature.1"), "\(r.out)")
+        let store = try SQLiteGovernanceStore(path: f.db)
+        #expect(try store.device(id: "D-1")?.status == .registered)
+        #expect(try store.db.scalar("SELECT COUNT(*) FROM alarm_events")?.integer == 0)
     }
 
     @Test("an open temperature probe fails: the device stays registered and the output says what to fix")
@@ -182,12 +205,13 @@ struct CommissionMQTTTests {
         let service = RegistrationService(store: store, profiles: try ProfileCatalog.load(directory: TestSupport.devicesDir))
         if case .failure(let p) = try service.register(RegistrationRequest(
             premises: "QR-0001", profile: "json-4g-detector", transport: .mqtt(deviceID: "SN-1"), location: "档口电箱",
-            setpoints: ["residual_current.1": 300], id: "SN-1", actor: "张工"), now: 2) {
+            setpoints: ["residual_current.1": 300], id: "SN-1", actor: "张工"),
+            rules: try RuleSet.load(directory: TestSupport.rulesDir), now: 2) {
             Issue.record("register: \(p)")
         }
         let child = try ChildProcess(TestSupport.firewatchBinary,
-                                     ["device", "commission", "--db", db, "--devices-dir", TestSupport.devicesDir, "--by", "张工",
-                                      "--report-dir", dir.path, "--broker", "mqtt://127.0.0.1:\(broker.port)", "--timeout", "60", "SN-1"],
+                                     ["device", "commission", "--db", db, "--devices-dir", TestSupport.devicesDir, "--rules", TestSupport.rulesDir,
+                                      "--by", "张工", "--report-dir", dir.path, "--broker", "mqtt://127.0.0.1:\(broker.port)", "--timeout", "60", "SN-1"],
                                      directory: dir, label: "commission")
         defer { child.stop() }
         let deadline = Date().addingTimeInterval(60)

@@ -120,7 +120,8 @@ struct RegistryCLITests {
         defer { f.cleanup() }
         try imported(f)
         func register(_ extra: [String]) throws -> (status: Int32, out: String, err: String) {
-            try firewatch(["device", "register", "--db", f.db, "--devices-dir", TestSupport.devicesDir, "--location", "A区01档口配电箱",
+            try firewatch(["device", "register", "--db", f.db, "--devices-dir", TestSupport.devicesDir, "--rules", TestSupport.rulesDir,
+                           "--location", "A区01档口配电箱",
                            "--by", "张工"] + extra)
         }
         let ok = try register(["--premises", "QR-0001", "--profile", "generic-1r4t", "--bus", "A", "--unit", "3", "--id", "D-1",
@@ -157,14 +158,85 @@ struct RegistryCLITests {
         #expect(list.out.split(separator: "\n").count == 1)
     }
 
+    /// A rules folder holding `files` (name → text), inside the fixture's directory.
+    static func rulesDir(_ f: Fixture, _ name: String, _ files: [String: String]) throws -> String {
+        let dir = f.path(name)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (file, text) in files { try text.write(toFile: dir + "/" + file, atomically: true, encoding: .utf8) }
+        return dir
+    }
+
+    static let arcOnlyRules = "rule arc_only on arc.* {\n    signal alarm\n    when value >= 14\n}\n"
+
+    @Test("register asks the loaded rules (--rules): rules that never fire are named, a custom pack changes the outcome")
+    func registerAgainstRules() throws {
+        let f = Fixture()
+        defer { f.cleanup() }
+        try imported(f)
+        func register(_ rules: String, _ extra: [String]) throws -> (status: Int32, out: String, err: String) {
+            try firewatch(["device", "register", "--db", f.db, "--devices-dir", TestSupport.devicesDir, "--rules", rules,
+                           "--premises", "QR-0001", "--location", "A区01档口配电箱", "--by", "张工"] + extra)
+        }
+        // A residual-current-only detector against Rules/: accepted, with the temperature rules' warning.
+        let rcOnly = try register(TestSupport.rulesDir, ["--profile", "generic:residual_current.1=0x0000*0.1;period=5",
+                                                         "--bus", "A", "--unit", "3", "--id", "D-RC"])
+        #expect(rcOnly.status == 0, "\(rcOnly.out)\(rcOnly.err)")
+        let temperature = rcOnly.err.split(separator: "\n").first { $0.contains(" temperature.* ") }
+        #expect(temperature?.hasPrefix("warning: ") == true && temperature?.contains("cable_temperature_alarm、cable_temperature_prealarm") == true
+                && temperature?.contains("永不触发") == true, "\(rcOnly.err)")
+        #expect(!rcOnly.err.contains("residual_current_alarm"))
+        // generic-1r4t has temperature channels: no temperature.* warning, but it has no arc channel.
+        let four = try register(TestSupport.rulesDir, ["--profile", "generic-1r4t", "--bus", "A", "--unit", "4", "--id", "D-4"])
+        #expect(four.status == 0 && !four.err.contains(" temperature.* ") && four.err.contains("fault_arc_alarm"), "\(four.err)")
+        // The same detector against a pack whose only rule is on arc.*: refused, naming the rules file.
+        let arc = try Self.rulesDir(f, "arc-rules", ["arc.rules": Self.arcOnlyRules])
+        let refused = try register(arc, ["--profile", "generic-1r4t", "--bus", "A", "--unit", "5", "--id", "D-5", "--json"])
+        #expect(refused.status == 1 && refused.err.contains("refused (profile_channels)") && refused.err.contains("arc-rules/arc.rules")
+                && refused.err.contains("arc.*"), "\(refused.err)")
+        #expect(refused.out.contains("\"refused\":true") && refused.out.contains("\"code\":\"profile_channels\""))
+        // An arc detector is fine with that pack.
+        let arcDetector = try register(arc, ["--profile", "generic:arc.1=0x0000;period=5", "--bus", "A", "--unit", "6", "--id", "D-ARC"])
+        #expect(arcDetector.status == 0 && !arcDetector.err.contains("warning"), "\(arcDetector.out)\(arcDetector.err)")
+        // Without --rules: ./Rules of the working directory, as the edge.
+        let work = f.path("work")
+        _ = try Self.rulesDir(f, "work/Rules", ["arc.rules": Self.arcOnlyRules])
+        let byDefault = try runCommand("/bin/sh", ["-c", "cd \"$0\" && exec \"$1\" device register --db \"$2\" --devices-dir \"$3\" "
+                                                   + "--premises QR-0001 --location 配电箱 --profile generic-1r4t --bus A --unit 7",
+                                                   work, TestSupport.firewatchBinary, f.db, TestSupport.devicesDir])
+        #expect(byDefault.status == 1 && byDefault.err.contains("refused (profile_channels)") && byDefault.err.contains("Rules/arc.rules"),
+                "\(byDefault.err)")
+        let list = try firewatch(["device", "list", "--db", f.db, "--json"])
+        #expect(list.out.split(separator: "\n").count == 3, "\(list.out)")
+    }
+
+    @Test("a bad rules folder is a bad input file for register and commission: exit 65 naming file and line")
+    func badRules() throws {
+        let f = Fixture()
+        defer { f.cleanup() }
+        try imported(f)
+        let bad = try Self.rulesDir(f, "bad-rules", ["good.rules": Self.arcOnlyRules,
+                                                     "broken.rules": "rule broken on temperature.* {\n    signal alarmm\n    when value > 50°C\n}\n"])
+        let register = try firewatch(["device", "register", "--db", f.db, "--devices-dir", TestSupport.devicesDir, "--rules", bad,
+                                      "--premises", "QR-0001", "--location", "配电箱", "--profile", "generic-1r4t", "--bus", "A", "--unit", "3"])
+        #expect(register.status == 65 && register.err.contains("bad-rules/broken.rules:2:") && register.err.contains("alarmm"), "\(register.err)")
+        let commission = try firewatch(["device", "commission", "--db", f.db, "--devices-dir", TestSupport.devicesDir, "--rules", bad,
+                                        "--report-dir", f.path("reports"), "D-1"])
+        #expect(commission.status == 65 && commission.err.contains("bad-rules/broken.rules:2:"), "\(commission.err)")
+        let missing = try firewatch(["device", "register", "--db", f.db, "--devices-dir", TestSupport.devicesDir, "--rules", f.path("nowhere"),
+                                     "--premises", "QR-0001", "--location", "配电箱", "--profile", "generic-1r4t", "--bus", "A", "--unit", "3"])
+        #expect(missing.status == 65 && missing.err.contains("nowhere") && missing.err.contains("cannot read rules directory"), "\(missing.err)")
+        #expect(try firewatch(["device", "list", "--db", f.db, "--json"]).out.isEmpty)
+    }
+
     @Test("move and decommission keep the history; a decommissioned unit address is free again")
     func lifecycle() throws {
         let f = Fixture()
         defer { f.cleanup() }
         try imported(f)
         let base = ["--db", f.db, "--devices-dir", TestSupport.devicesDir, "--by", "张工"]
-        #expect(try firewatch(["device", "register"] + base + ["--premises", "QR-0001", "--profile", "generic-1r4t", "--tcp", "127.0.0.1:1502",
-                                                               "--unit", "1", "--location", "配电箱", "--id", "D-7"]).status == 0)
+        let rules = ["--rules", TestSupport.rulesDir]   // register only: move and decommission do not look at the rules
+        #expect(try firewatch(["device", "register"] + rules + base + ["--premises", "QR-0001", "--profile", "generic-1r4t",
+                                                                       "--tcp", "127.0.0.1:1502", "--unit", "1", "--location", "配电箱", "--id", "D-7"]).status == 0)
         let moved = try firewatch(["device", "move"] + base + ["D-7", "--premises", "QR-0002", "--location", "A区02档口配电箱"])
         #expect(moved.status == 0, "\(moved.err)")
         #expect(try firewatch(["device", "move"] + base + ["D-7"]).status == 1)  // nothing to change
@@ -175,7 +247,7 @@ struct RegistryCLITests {
         #expect(show.out.contains("档口拆除") && show.out.contains("\"premises_id\":\"FS-002\""))
         #expect(try firewatch(["device", "list", "--db", f.db, "--json"]).out.isEmpty)
         #expect(try firewatch(["device", "list", "--db", f.db, "--json", "--all"]).out.contains("D-7"))
-        #expect(try firewatch(["device", "register"] + base + ["--premises", "QR-0002", "--profile", "generic-1r4t", "--tcp", "127.0.0.1:1502",
-                                                               "--unit", "1", "--location", "新配电箱", "--id", "D-8"]).status == 0)
+        #expect(try firewatch(["device", "register"] + rules + base + ["--premises", "QR-0002", "--profile", "generic-1r4t",
+                                                                       "--tcp", "127.0.0.1:1502", "--unit", "1", "--location", "新配电箱", "--id", "D-8"]).status == 0)
     }
 }

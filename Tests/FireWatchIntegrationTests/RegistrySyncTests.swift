@@ -73,7 +73,7 @@ struct RegistrySyncTests {
     static func register(_ store: SQLiteGovernanceStore, id: String, unit: Int, now: Double) throws {
         let r = try service(store).register(RegistrationRequest(
             premises: "QR-0001", profile: "generic-1r4t", transport: .modbusRTU(bus: "A", unit: unit), location: "A区01档口配电箱",
-            setpoints: ["residual_current.1": 300], id: id, actor: "张工"), now: now)
+            setpoints: ["residual_current.1": 300], id: id, actor: "张工"), rules: try RuleSet.load(directory: TestSupport.rulesDir), now: now)
         if case .failure(let p) = r { Issue.record("register \(id): \(p)") }
     }
 
@@ -153,7 +153,7 @@ struct RegistrySyncTests {
         let service = try Self.service(edgeStore)
         let now = Date().timeIntervalSince1970
         _ = try service.register(RegistrationRequest(premises: "QR-LOCAL", profile: "generic-1r4t", transport: .modbusRTU(bus: "A", unit: 9),
-                                                     location: "现场电箱", id: "D-X", actor: "张工"), now: now)
+                                                     location: "现场电箱", id: "D-X", actor: "张工"), rules: try RuleSet.load(directory: TestSupport.rulesDir), now: now)
         try Self.register(edgeStore, id: "D-Y", unit: 10, now: now)
         #expect(TestSupport.wait(timeout: 30) { f.office.stats.rejected >= 1 && f.edge.stats.rejected >= 1 })
         #expect(try f.officeStore().device(id: "D-X") == nil)

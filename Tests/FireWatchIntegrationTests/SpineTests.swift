@@ -222,7 +222,7 @@ struct RegisteredDevicePollingTests {
             _ = try store.upsertPremises(premises[0], now: 1)
         }
         let ep = endpoints[0]
-        let reg = try firewatch(["device", "register", "--db", db, "--devices-dir", TestSupport.devicesDir,
+        let reg = try firewatch(["device", "register", "--db", db, "--devices-dir", TestSupport.devicesDir, "--rules", TestSupport.rulesDir,
                                  "--premises", premises[0].qrCode, "--profile", profile.id, "--tcp", "\(ep.host):\(ep.port)",
                                  "--unit", String(ep.unit), "--location", "A区01号档口配电箱", "--id", "REG-1", "--by", "技术员"])
         #expect(reg.status == 0, "\(reg.out) \(reg.err)")
@@ -257,7 +257,8 @@ struct StandaloneCommissionTests {
             try store.upsertMarket(DemoMarket.market, now: 1)
             _ = try store.upsertPremises(premises, now: 1)
         }
-        #expect(try firewatch(["device", "register", "--db", db, "--devices-dir", TestSupport.devicesDir, "--premises", premises.platformID,
+        #expect(try firewatch(["device", "register", "--db", db, "--devices-dir", TestSupport.devicesDir, "--rules", TestSupport.rulesDir,
+                               "--premises", premises.platformID,
                                "--profile", profile.id, "--tcp", "\(ep.host):\(ep.port)", "--unit", String(ep.unit),
                                "--location", "A区01号配电箱", "--id", "C-1", "--by", "技术员"]).status == 0)
         let edge = try EdgeAssembly(config: EdgeConfig(edge: "st-edge", market: DemoMarket.market, data: data, governance: db,
@@ -267,7 +268,7 @@ struct StandaloneCommissionTests {
         try edge.start()
         defer { edge.stop() }
         let r = try firewatch(["device", "commission", "C-1", "--db", db, "--data", data, "--devices-dir", TestSupport.devicesDir,
-                               "--by", "技术员", "--report-dir", dir.path, "--timeout", "20"], timeout: 60)
+                               "--rules", TestSupport.rulesDir, "--by", "技术员", "--report-dir", dir.path, "--timeout", "20"], timeout: 60)
         #expect(r.status == 0, "\(r.out)\n\(r.err)")
         let store = try SQLiteGovernanceStore(path: db)
         #expect(try store.db.scalar("SELECT COUNT(*) FROM alarm_events WHERE is_test = 1 AND edge_id = 'st-edge' AND device_id = 'C-1'")?.integer == 1)

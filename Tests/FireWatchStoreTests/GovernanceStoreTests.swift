@@ -189,7 +189,8 @@ struct ReadingArchiveTests {
         ]
         let poll2 = [Reading(device: "D2", channel: Channel(unchecked: "residual_current.1"), value: .number(40), time: 10),
                      Reading(device: "D1", channel: Channel(unchecked: "residual_current.1"), value: .number(125), time: 15)]
-        for r in poll1 + poll2 { try archive.add(r) }
+        try archive.add(poll1)
+        try archive.add(poll2)
         try archive.flush()
         let rows = try archive.db.query("SELECT device, time, channels FROM samples ORDER BY rowid") { ($0.text(0), $0.double(1), $0.text(2)) }
         #expect(rows.count == 3)

@@ -138,8 +138,8 @@ public struct CommissionReport: Sendable, Equatable, Codable {
 }
 
 /// Plausibility checks on a live read at rest (issue 7): temperatures −10…60 °C, residual current
-/// below its pre-alarm, no fault or alarm states, every rule channel answering, set values on the
-/// device equal to the registered ones.
+/// below its pre-alarm, no fault or alarm states, every measured channel the loaded rules watch answering,
+/// set values on the device equal to the registered ones; and whether the rules can alarm on the profile at all.
 public enum CommissionChecks {
     public static let restTemperature: ClosedRange<Double> = -10...60
     /// Pre-alarm as a share of the alarm set value (GB practice: warning level below the alarm).
@@ -147,10 +147,23 @@ public enum CommissionChecks {
     /// Alarm set value assumed when none is registered (GB 51348-2019 §13.5.6).
     public static let defaultResidualAlarm = 300.0
 
-    public static func evaluate(_ probe: ProbeResult, device: Device, profile: ProfileCapabilities) -> [CommissionReport.Check] {
+    /// Whether the loaded rules watch the profile's channels (`rules`): fails when no alarm or pre-alarm rule does;
+    /// its detail names the rules that watch it, those that never fire for it and reads it lacks.
+    public static func rules(_ coverage: RuleCoverage) -> CommissionReport.Check {
+        guard coverage.canAlarm else {
+            return .init(id: "rules", title: "报警规则监视该探测器的通道", passed: false, detail: coverage.noAlarmReason,
+                         fix: "核对型号（profile）是否与探测器一致，或用 --rules 指定边缘网关实际运行的规则目录")
+        }
+        let detail = (["监视本机通道的规则（\(coverage.watching.count) 条）：" + coverage.watching.map(\.rule).joined(separator: "、")] + coverage.warnings)
+            .joined(separator: "；")
+        return .init(id: "rules", title: "报警规则监视该探测器的通道", passed: true, detail: detail)
+    }
+
+    /// The checks of one live read; `coverage` says which measured channels the loaded rules watch.
+    public static func evaluate(_ probe: ProbeResult, device: Device, coverage: RuleCoverage) -> [CommissionReport.Check] {
         var checks: [CommissionReport.Check] = []
         let fmt = RegistrationPolicy.fmt
-        for channel in profile.ruleChannels {
+        for channel in coverage.watchedMeasuredChannels {
             guard let v = probe.channels[channel] else {
                 checks.append(.init(id: channel, title: "通道 \(channel) 有读数", passed: false, detail: "设备未返回该通道",
                                     fix: "检查型号（profile）是否与探测器一致"))

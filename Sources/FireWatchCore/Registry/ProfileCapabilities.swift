@@ -37,11 +37,10 @@ public struct ProfileCapabilities: Sendable, Equatable {
                   hasSelfTest: p.channels.contains { $0.name == "device.selftest" })
     }
 
-    /// The measured channels the default rules act on (at least one must be provided).
-    public var ruleChannels: [String] {
-        channels.filter { c in
-            !c.hasPrefix("state.") && (c.hasPrefix("residual_current.") || c.hasPrefix("temperature.") || c.hasPrefix("arc."))
-        }.sorted()
+    /// Measured channels (not `state.*`, not `device.*`), sorted. Which of them the rules watch is the
+    /// loaded rule set's business (`RuleCoverage`).
+    public var measuredChannels: [String] {
+        channels.filter { !$0.hasPrefix("state.") && !$0.hasPrefix("device.") }.sorted()
     }
 }
 

@@ -43,8 +43,8 @@ public struct RegistrationProblem: Error, Sendable, Equatable, Codable, CustomSt
 }
 
 /// The pure checks behind `device register`: set values inside the standard's and the profile's ranges
-/// (../shared/domain.md §3), a profile that gives the rules something to watch, a transport that
-/// fits the profile. Store lookups (premises, unit in use) are passed in as values.
+/// (../shared/domain.md §3), a transport that fits the profile (`check`), and a profile that gives the
+/// loaded rules something to watch (`checkRules`). Store lookups (premises, unit in use) are passed in as values.
 public enum RegistrationPolicy {
     /// Residual-current set values detectors accept: 6–1000 mA (Acrel ranges); the standard asks ≤ 1000 mA.
     public static let residualCurrentRange: ClosedRange<Double> = 6...1000
@@ -59,7 +59,20 @@ public enum RegistrationPolicy {
         (cable.ratedTemperatureCelsius * 0.7)...(cable.ratedTemperatureCelsius * 0.8)
     }
 
-    /// Checks set values, profile channels and transport. Returns warnings (accepted, worth a look) or throws the first problem.
+    /// Checks the profile against the loaded rule set: refuses (`profile_channels`) when no alarm or pre-alarm rule
+    /// watches any of its channels, so the detector could never warn of a fire; otherwise returns warnings (zh-CN,
+    /// with rule ids) for rules that never fire for it and rules that read channels it lacks.
+    public static func checkRules(profile: ProfileCapabilities, rules: RuleSet) throws(RegistrationProblem) -> [String] {
+        let coverage = RuleCoverage(rules: rules, profile: profile)
+        guard coverage.canAlarm else {
+            throw RegistrationProblem("profile_channels",
+                coverage.noAlarmReason + "。型号提供的通道：\(profile.channels.sorted().joined(separator: "、"))。"
+                + "请选择与探测器一致的型号（Devices/ 中的 profile id），或用 --rules 指定边缘网关实际运行的规则目录")
+        }
+        return coverage.warnings
+    }
+
+    /// Checks set values, address and transport. Returns warnings (accepted, worth a look) or throws the first problem.
     public static func check(_ r: RegistrationRequest, profile: ProfileCapabilities) throws(RegistrationProblem) -> [String] {
         var warnings: [String] = []
         switch (profile.transport, r.transport) {
@@ -87,11 +100,6 @@ public enum RegistrationPolicy {
                 throw RegistrationProblem("bad_address", "MQTT id '\(id)' must be non-empty without /, +, # or spaces")
             }
         }
-        if profile.ruleChannels.isEmpty {
-            throw RegistrationProblem("profile_channels",
-                "profile \(profile.id) provides none of the channels the rules watch (residual_current.N, temperature.N or arc.N); "
-                + "it provides \(profile.channels.sorted().joined(separator: ", ")). Choose the detector's own profile (`firewatch profiles list`)")
-        }
         if r.location.trimmingCharacters(in: .whitespaces).isEmpty {
             throw RegistrationProblem("location", "--location is empty; describe where the detector hangs, e.g. A区12号档口配电箱")
         }
@@ -106,7 +114,7 @@ public enum RegistrationPolicy {
             }
             guard profile.channels.contains(name) else {
                 throw RegistrationProblem("setpoint_channel",
-                    "profile \(profile.id) has no channel \(name); its channels are \(profile.ruleChannels.joined(separator: ", "))")
+                    "profile \(profile.id) has no channel \(name); its measured channels are \(profile.measuredChannels.joined(separator: ", "))")
             }
             guard value.isFinite else { throw RegistrationProblem("setpoint_range", "set value of \(name) is not a number") }
             let channel = Channel(unchecked: name)

@@ -76,14 +76,14 @@ public final class RuleEngine {
     }
 
     /// Name lookup for the `Reading` path without hashing in the steady state: the last device seen,
-    /// and per device its channels in first-seen order with a cursor, since a poll or a message
-    /// brings one device's channels in the same order every time.
+    /// and per slot the slot that followed it last time on its device, since a poll or a message
+    /// brings one device's channels in the same order every time (whatever order the slots were
+    /// created in: a rule on one channel creates the slots it reads too).
     private struct Lookup {
         var lastDevice = ""
         var lastDeviceIndex: Int32 = -1
-        var channels: [[(name: String, slot: Int32)]] = []
-        var cursor: [Int] = []
-        var position: [Int] = []   // per slot: its index in its device's `channels` list
+        var lastSlot: [Int32] = []     // per device: the slot of its latest reading, or -1
+        var successor: [Int32] = []    // per slot: the slot that came next on its device last time, or -1
     }
 
     public let rules: RuleSet
@@ -150,8 +150,7 @@ public final class RuleEngine {
         let d = Int32(t.pointee.devices.count)
         deviceIndex[id] = d
         deviceContexts.append(DeviceContext(id: id))
-        lookup.pointee.channels.append([])
-        lookup.pointee.cursor.append(0)
+        lookup.pointee.lastSlot.append(-1)
         t.pointee.devices.append(DeviceRecord(lastData: .nan, announced: true, firstMachine: Int32(t.pointee.deviceMachines.count),
                                               machineCount: 0))
         var count: Int32 = 0
@@ -179,8 +178,7 @@ public final class RuleEngine {
         let s = Int32(t.pointee.slots.count)
         slotIndex[key] = s
         slotChannel.append(channel)
-        lookup.pointee.position.append(lookup.pointee.channels[Int(d)].count)
-        lookup.pointee.channels[Int(d)].append((channel, s))
+        lookup.pointee.successor.append(-1)
         t.pointee.slots.append(Slot(device: d, number: .nan, state: -1, firstMachine: 0, machineCount: 0, created: false,
                                     isOnline: channel == "device.online"))
         return s
@@ -197,14 +195,17 @@ public final class RuleEngine {
             l.pointee.lastDevice = device
             l.pointee.lastDeviceIndex = Int32(d)
         }
-        let c = l.pointee.cursor[d]
-        if c < l.pointee.channels[d].count, l.pointee.channels[d][c].name == channel {
-            l.pointee.cursor[d] = c + 1 == l.pointee.channels[d].count ? 0 : c + 1
-            return l.pointee.channels[d][c].slot
+        let previous = Int(l.pointee.lastSlot[d])
+        if previous >= 0 {
+            let next = l.pointee.successor[previous]
+            if next >= 0, slotChannel[Int(next)] == channel {
+                l.pointee.lastSlot[d] = next
+                return next
+            }
         }
         let s = slotFor(device: device, channel: channel)
-        let p = l.pointee.position[Int(s)] + 1
-        l.pointee.cursor[d] = p == l.pointee.channels[d].count ? 0 : p
+        if previous >= 0 { l.pointee.successor[previous] = s }
+        l.pointee.lastSlot[d] = s
         return s
     }
 

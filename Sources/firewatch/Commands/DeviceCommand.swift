@@ -1,4 +1,5 @@
 import FireWatchCore
+import FireWatchEdge
 import FireWatchStore
 import Foundation
 
@@ -12,14 +13,21 @@ extension Commands {
         .value("--unit", "N", help: "Modbus unit id 1–247 (with --bus or --tcp)"),
     ]
 
+    /// The rules folder the edge runs: `--rules DIR`, else ./Rules, else /usr/share/firewatch/Rules (as `firewatch edge`).
+    static let rulesOption = OptionSpec.value("--rules", "DIR", help: "rules folder the edge runs (which channels the rules watch)",
+                                              default: "./Rules, else /usr/share/firewatch/Rules")
+
     static let deviceRegister = CommandSpec(
         name: "register", abstract: "bind a detector to a premises (validates premises, address, profile, set values)",
         discussion: """
         Example: firewatch device register --premises QR-0012 --profile generic-1r4t --bus A --unit 3 \\
                    --location A区12号档口配电箱 --setpoint residual_current.1=300 --setpoint temperature.1=55 --cable pvc
-        Refusals say why and what to do (exit 1); malformed options exit 64.
+        The profile is checked against the loaded rules (--rules): refused when no alarm or pre-alarm rule
+        watches any of its channels; a warning names the rules that never fire for it (their channels are
+        not in the profile) and the rules that read channels it lacks.
+        Refusals say why and what to do (exit 1); malformed options exit 64; a bad rules file exits 65.
         """,
-        options: [CommonOptions.db, CommonOptions.json, CommonOptions.devices,
+        options: [CommonOptions.db, CommonOptions.json, CommonOptions.devices, rulesOption,
                   .value("--premises", "QR-OR-ID", help: "premises QR code or platform id", required: true),
                   .value("--profile", "ID", help: "device profile id in Devices/", required: true)]
             + addressOptions
@@ -48,11 +56,13 @@ extension Commands {
                 }
                 cable = parsed
             }
-            let service = RegistrationService(store: try openStore(args), profiles: try loadProfiles(args))
+            let profiles = try loadProfiles(args)
+            let rules = try loadRules(args)
+            let service = RegistrationService(store: try openStore(args), profiles: profiles)
             let request = RegistrationRequest(premises: try args.require("--premises"), profile: try args.require("--profile"),
                                               transport: transport, location: try args.require("--location"), setpoints: setpoints,
                                               cable: cable, id: args.string("--id"), serial: args.string("--serial"), actor: actor(args))
-            switch try service.register(request, now: Date().timeIntervalSince1970) {
+            switch try service.register(request, rules: rules, now: Date().timeIntervalSince1970) {
             case .failure(let p):
                 if args.has("--json") { print(Output.jsonLine(RefusalJSON(p))) }
                 throw CommandFailure("refused (\(p.code)): \(p.message)")
@@ -190,6 +200,11 @@ extension Commands {
 
     static func loadProfiles(_ args: ParsedArguments) throws -> [String: ProfileCapabilities] {
         try ProfileCatalog.load(directory: args.string("--devices-dir") ?? ProcessInfo.processInfo.environment["FIREWATCH_DEVICES"] ?? "Devices")
+    }
+
+    /// The rule set of `--rules DIR` (default as the edge's); a bad rules file throws ConfigErrors (exit 65, file:line).
+    static func loadRules(_ args: ParsedArguments) throws(ConfigErrors) -> RuleSet {
+        try RuleSet.load(directory: EdgeAssembly.defaultFolder("Rules", configured: args.string("--rules")))
     }
 
     static func actor(_ args: ParsedArguments) -> String {

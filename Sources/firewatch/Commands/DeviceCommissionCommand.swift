@@ -13,10 +13,12 @@ extension Commands {
         below its pre-alarm, no fault or alarm states, set values as registered), then sends a test alarm
         marked as a test (it never becomes a hazard): with --data DIR through the running edge's journal
         and uplink, waiting for the office's acknowledgement; without it straight into --db (standalone).
+        The loaded rules (--rules) decide which channels must answer; a profile no alarm or pre-alarm rule
+        watches fails, and the report names the rules that never fire for it.
         Writes commission-<ID>-<time>.json and .html (printable) into --report-dir. All checks passed:
         the device becomes commissioned (exit 0). A failed check leaves it registered and says what to fix (exit 1).
         """,
-        options: [CommonOptions.db, CommonOptions.json, CommonOptions.devices,
+        options: [CommonOptions.db, CommonOptions.json, CommonOptions.devices, rulesOption,
                   .value("--by", "NAME", help: "who commissions it", default: "$USER"),
                   .value("--report-dir", "DIR", help: "where to write the report", default: "."),
                   .value("--data", "DIR", help: "the running edge's data directory (test alarm through the uplink)"),
@@ -26,6 +28,7 @@ extension Commands {
                   .value("--response-timeout", "SECONDS", help: "Modbus response timeout (default: the profile's)")],
         positionals: [PositionalSpec(name: "ID", help: "device id", isOptional: false)],
         run: { args in
+            let rules = try loadRules(args)
             let store = try openStore(args)
             let devicesDir = args.string("--devices-dir") ?? ProcessInfo.processInfo.environment["FIREWATCH_DEVICES"] ?? "Devices"
             let timeout = try args.double("--timeout", range: 0.1...3600) ?? 60
@@ -43,7 +46,7 @@ extension Commands {
                                                   responseTimeout: try args.double("--response-timeout", range: 0.01...60))
             let route: TestAlarmRoute = args.string("--data").map { .edgeJournal(dataDir: $0, timeout: timeout) } ?? .governance
             let service = CommissioningService(store: store, profiles: try ProfileCatalog.load(directory: devicesDir),
-                                               reader: reader, route: route)
+                                               rules: rules, reader: reader, route: route)
             let result: Result<CommissionOutcome, RegistrationProblem>
             do {
                 result = try service.commission(deviceID: args.positional(0)!, actor: actor(args),

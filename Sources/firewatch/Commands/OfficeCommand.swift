@@ -165,7 +165,7 @@ extension Commands {
             let stop = StopFlag()
             stop.install()
             if let n = try args.int("--readings", range: 0...10_000_000), n > 0 {
-                uplink.noteReadings(UplinkBurst.pastReadings(devices: burst.devices, count: n, now: Date().timeIntervalSince1970))
+                uplink.noteReadings([UplinkBurst.pastReadings(devices: burst.devices, count: n, now: Date().timeIntervalSince1970)])
             }
             let started = Date()
             var lastReserveCheck = Date.distantPast

@@ -1,14 +1,19 @@
 // Drains a backlog of json-4g-detector messages queued for this client's persistent session through
-// the firewatch ingest path: MQTTClient → MQTTIngest (bind, rate-limit off, decode, map) →
-// ReadingQueue (the edge's bounded queue) → one consumer → ReadingArchive (SQLite, batches).
+// the real edge: `EdgeAssembly` (what `firewatch edge` runs) with 1000 MQTT detectors registered, the
+// shipped Devices/ and Rules/, a local governance ledger and the readings archive in its data folder:
+// MQTTClient → MQTTIngest (bind, decode, map) → ReadingQueue → EdgePipeline (rules, journal) →
+// ArchiveWriter (SQLite). The clock runs from `start()` until every message is evaluated and, after
+// `stop()`, every reading committed.
 // Prints one JSON line: messages, wall seconds, CPU seconds (user+sys of this process), readings.
+//
+//   --register-only   start, connect (registers the persistent session and the devices), stop
+//   --decode-only F   time the pure decode of each line of F (no broker), tree and field scan, then exit
 @preconcurrency import Glibc
 import FireWatchCore
 import FireWatchEdge
 import FireWatchMQTT
 import FireWatchStore
 import Foundation
-import Synchronization
 
 func option(_ name: String, _ def: String? = nil) -> String {
     let args = CommandLine.arguments
@@ -17,35 +22,26 @@ func option(_ name: String, _ def: String? = nil) -> String {
     return def
 }
 
-let port = Int(option("--port"))!
-let expected = Int(option("--messages"))!
-let deviceCount = Int(option("--devices", "1000"))!
-let qos = Int32(option("--qos", "0"))!
-let clientID = option("--client-id")
-let devicesDir = option("--devices-dir")
-let archivePath = option("--archive", "")   // empty: sink only (queue drained and discarded)
-let timeout = Double(option("--timeout", "600"))!
-let rulesDir = option("--rules", "")        // empty: no rule engine
-let batchSleep = UInt32(option("--batch-sleep-us", "1000"))!
-
 func cpuSeconds() -> Double {
     var u = rusage()
     getrusage(RUSAGE_SELF.rawValue, &u)
     return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
 }
 
-let profiles = try MQTTProfile.load(directory: devicesDir).filter { $0.id == "json-4g-detector" }
+let devicesDir = option("--devices-dir")
 
-// --decode-only FILE: time the pure decode of each line of FILE (no broker), then exit. Rounds of
-// each path, best and median µs/msg: the parsed tree (MQTTIngest today), then the field scan.
-// `--rounds N` (default 5), `--only PREFIX` to time only the paths whose label starts with PREFIX.
+// --decode-only: rounds of each path, best and median µs/msg: the parsed tree (MQTTIngest's path
+// until it calls `fields`), then the profile's field scan. `--rounds N` (default 5); `--only PREFIX`
+// times only the paths whose label starts with PREFIX (for perf record).
 if CommandLine.arguments.contains("--decode-only") {
+    let all = try MQTTProfile.load(directory: devicesDir)
+    let profile = all.first { $0.id == "json-4g-detector" }!
+    let noPaths = all.first { $0.id == "generic-json" }!
     let lines = try String(contentsOfFile: option("--decode-only"), encoding: .utf8).split(separator: "\n").map { Array($0.utf8) }
     let rounds = Int(option("--rounds", "5"))!
-    let now = Date().timeIntervalSince1970
-    let profile = profiles[0]
-    let topic = "4g/bench/data"
     let only = option("--only", "")
+    let now = Date().timeIntervalSince1970
+    let topic = "4g/bench/data"
     func time(_ label: String, _ body: ([UInt8]) -> Int) {
         guard label.hasPrefix(only) else { return }
         var perMessage: [Double] = []
@@ -65,8 +61,7 @@ if CommandLine.arguments.contains("--decode-only") {
               case .success(let d) = profile.decode(device: id, json: j, now: now) else { return 0 }
         return d.readings.count
     }
-    let generic = try MQTTProfile.load(directory: devicesDir).first { $0.id == "generic-json" }!
-    time("fields: skip only (no paths)") { l in if case .success = generic.fields(l) { return 1 }; return 0 }
+    time("fields: validate only (a plan without paths)") { l in if case .success = noPaths.fields(l) { return 1 }; return 0 }
     time("fields: scan only") { l in if case .success = profile.fields(l) { return 1 }; return 0 }
     time("fields: scan + deviceID + decode (readings)") { l in
         guard case .success(let f) = profile.fields(l), case .success(let id) = profile.deviceID(topic: topic, fields: f),
@@ -77,86 +72,60 @@ if CommandLine.arguments.contains("--decode-only") {
         if case .success(let d) = profile.decode(topic: topic, payload: l, now: now) { return d.readings.count }
         return 0
     }
-    let zone = TimeZone(identifier: "Asia/Shanghai")!
-    time("local time only") { _ in MQTTProfile.parseLocalTime("2026-12-03 10:15:00", in: zone) == nil ? 0 : 1 }
     exit(0)
 }
-let devices: [String: Device] = Dictionary(uniqueKeysWithValues: (0..<deviceCount).map { i in
-    let serial = String(format: "SN%05d", i)
-    return (serial, Device(id: serial, profileID: "json-4g-detector", premisesID: "P\(i)", transport: .mqtt(deviceID: serial)))
-})
 
-/// Applies back-pressure instead of refusing when the edge queue is full, so the benchmark measures
-/// the sustained rate of the whole path, not how fast readings can be dropped.
-final class BlockingSink: ReadingSink {
-    let queue: ReadingQueue
-    init(_ queue: ReadingQueue) { self.queue = queue }
-    func accept(_ readings: [Reading]) {
-        while queue.counters.depth + readings.count > queue.capacity { usleep(100) }
-        queue.accept(readings)
-    }
+let port = Int(option("--port"))!
+let expected = Int(option("--messages"))!
+let deviceCount = Int(option("--devices", "1000"))!
+let clientID = option("--client-id")
+let dataDir = option("--data")
+let rulesDir = option("--rules")
+let timeout = Double(option("--timeout", "600"))!
+let registerOnly = CommandLine.arguments.contains("--register-only")
+
+final class QuietObserver: EdgeObserver {
+    func eventStored(_ event: AlarmEvent, outcome: IngestOutcome?, premises: Premises?) {}
+    func log(_ line: String) { fputs(line + "\n", stderr) }
 }
 
-let queue = ReadingQueue(capacity: 100_000)
-let ingest = MQTTIngest(profiles: profiles, devices: devices, sink: BlockingSink(queue), rateLimit: .unlimited,
-                        log: { fputs($0 + "\n", stderr) })
-let archived = Atomic<Int>(0)
-let consumerDone = DispatchSemaphore(value: 0)
-let stopConsumer = Atomic<Bool>(false)
+let market = Market(id: "bench-market", name: "基准测试市场")
+var config = EdgeConfig(
+    edge: "bench", market: market, data: dataDir, governance: dataDir + "/governance.db", devicesDir: devicesDir,
+    rulesDir: rulesDir,
+    premises: registerOnly ? (0..<deviceCount).map { Premises(platformID: "P\($0)", qrCode: "QR-P\($0)", name: "档口 \($0)", kind: .marketStall, marketID: market.id) } : nil,
+    devices: (0..<deviceCount).map { i in
+        let serial = String(format: "SN%05d", i)
+        return EdgeConfig.DeviceEntry(id: serial, profile: "json-4g-detector", premises: "P\(i)", transport: "mqtt://\(serial)")
+    },
+    mqtt: BrokerSettings(url: "mqtt://127.0.0.1:\(port)", clientID: clientID))
+// The backlog is 200 messages per detector within seconds: far over the production flood limit.
+config.mqttRateLimit = EdgeConfig.RateLimit(perSecond: 1e9, burst: 1e9)
 
-let rules = rulesDir.isEmpty ? nil : try RuleSet.load(directory: rulesDir)
-let engineEvents = Atomic<Int>(0)
-let started = ContinuousClock.now
-func monotonic() -> Double {
-    let d = ContinuousClock.now - started
-    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+let assembly = try EdgeAssembly(config: config, observer: QuietObserver())
+guard let ingest = assembly.mqttIngest else { fputs("no MQTT ingest\n", stderr); exit(1) }
+if registerOnly {
+    try assembly.start()
+    Thread.sleep(forTimeInterval: 1)
+    assembly.stop()
+    exit(0)
 }
 
-// The consumer does what EdgePipeline.run does per turn (archive every reading, rule engine per
-// reading, advance once per drain), minus journaling events: the stream stays below every threshold.
-let consumer = Thread {
-    let archive = archivePath.isEmpty ? nil : try! ReadingArchive(path: archivePath, batchSize: 2000)
-    let engine = rules.map { RuleEngine(rules: $0) }
-    if let engine { for d in devices.values { engine.register(DeviceContext(id: d.id)) } }
-    var events: [EngineEvent] = []
-    var batch: [Reading] = []
-    while true {
-        batch.removeAll(keepingCapacity: true)
-        queue.drain(timeout: 0.05, into: &batch)
-        let mono = monotonic()
-        for r in batch {
-            try! archive?.add(r)
-            engine?.process(r, monotonic: mono, into: &events)
-        }
-        engine?.advance(monotonic: mono, wall: Date().timeIntervalSince1970, into: &events)
-        if batch.isEmpty { try! archive?.flush() }
-        engineEvents.add(events.count, ordering: .relaxed)
-        events.removeAll(keepingCapacity: true)
-        archived.add(batch.count, ordering: .relaxed)
-        // Let a batch accumulate: ReadingQueue signals on every accept, and waking the consumer
-        // per message costs more than the message (context switches).
-        if !batch.isEmpty && batchSleep > 0 { usleep(batchSleep) }
-        if batch.isEmpty && stopConsumer.load(ordering: .acquiring) {
-            try! archive?.flush()
-            break
-        }
-    }
-    consumerDone.signal()
-}
-consumer.start()
-
-let client = try MQTTClient(options: MQTTOptions(port: port, clientID: clientID, keepaliveSeconds: 60), log: { fputs($0 + "\n", stderr) })
-ingest.attach(to: client)
+// The clock starts once the edge is up (databases open, 1000 devices loaded, sources started): the
+// drain is measured, not the daemon's start-up. It includes connecting, like mosquitto_sub's.
+try assembly.start()
 let cpu0 = cpuSeconds()
 let t0 = Date()
-client.start()
-while ingest.messageCount < expected && Date().timeIntervalSince(t0) < timeout { usleep(2000) }
-let tReceived = Date().timeIntervalSince(t0)
-stopConsumer.store(true, ordering: .releasing)
-consumerDone.wait()
+let runtime = assembly.runtime
+while Date().timeIntervalSince(t0) < timeout {
+    if ingest.messageCount >= expected, runtime.progress.readingsEvaluated >= runtime.queue.counters.accepted { break }
+    usleep(1000)
+}
+let tEvaluated = Date().timeIntervalSince(t0)
+assembly.stop()
 let wall = Date().timeIntervalSince(t0)
 let cpu = cpuSeconds() - cpu0
-client.stop()
 let snap = ingest.snapshot()
-print(#"{"messages":\#(snap.messages),"accepted":\#(snap.accepted),"rejected":\#(snap.rejected),"readings":\#(archived.load(ordering: .relaxed)),"overflowed":\#(queue.counters.overflowed),"seconds":\#(wall),"received_seconds":\#(tReceived),"cpu_seconds":\#(cpu),"archive":\#(!archivePath.isEmpty),"rules":\#(rules?.rules.count ?? 0),"events":\#(engineEvents.load(ordering: .relaxed))}"#)
-exit(snap.messages >= expected && snap.rejected == 0 ? 0 : 1)
+let p = runtime.progress
+print(#"{"messages":\#(snap.messages),"accepted":\#(snap.accepted),"rejected":\#(snap.rejected),"rate_limited":\#(snap.rateLimited),"readings":\#(p.readingsEvaluated),"archived":\#(p.readingsArchived),"samples":\#(p.samplesArchived),"not_archived":\#(p.readingsNotArchived),"overflowed":\#(runtime.queue.counters.overflowed),"seconds":\#(wall),"evaluated_seconds":\#(tEvaluated),"cpu_seconds":\#(cpu)}"#)
+exit(snap.messages >= expected && snap.rejected == 0 && p.readingsArchived == p.readingsEvaluated ? 0 : 1)
