@@ -239,7 +239,8 @@ extension MQTTPayloadScanner {
         let node = plan.nodes[n]
         if node.slot >= 0 {
             // A path ends here: keep the whole value; paths that go deeper are looked up in it.
-            plan.fill(n, from: try value(depth: depth), into: &values)
+            let v = try value(depth: depth)
+            if node.slots.count == 1 { values[node.slot] = v } else { plan.fill(n, from: v, into: &values) }
             return
         }
         switch try valueStart() {
