@@ -2,14 +2,9 @@ import Foundation
 import Testing
 @testable import FireWatchCore
 
-private let devicesDir: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { break }
-    }
-    return url.appendingPathComponent("Devices").path
-}()
+/// The package's Devices/ folder (this file is Tests/FireWatchCoreTests/…).
+private let devicesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Devices").path
 
 private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
