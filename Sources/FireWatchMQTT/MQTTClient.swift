@@ -179,6 +179,10 @@ public final class MQTTClient: @unchecked Sendable {
         wake.broadcast()
         wake.unlock()
         guard wasRunning else { return }
+        // Queue the DISCONNECT now (thread-safe with threaded_set): it wakes the network thread out of
+        // its select at once, instead of after the loop's timeout, and the broker drops the session's
+        // socket without publishing the will.
+        if isConnected { _ = mosquitto_disconnect(handle) }
         if let loop = loopThread.withLock({ $0 }), pthread_equal(loop, pthread_self()) != 0 { return }
         finished.wait()
         finished.signal()  // let a concurrent second stop() return too

@@ -202,16 +202,21 @@ public final class MQTTIngest: Sendable {
     /// limit). `size` is the payload's size on the wire when the client truncated it.
     public func handle(topic: String, payload: [UInt8], size: Int? = nil, now: Double, monotonic: Double) {
         let size = max(size ?? payload.count, payload.count)
-        var json: JSONValue?
-        var parseFailure: MQTTPayloadRejection?
-        func parsed(limit: Int) -> Result<JSONValue, MQTTPayloadRejection> {
-            if let json { return .success(json) }
-            if let parseFailure { return .failure(parseFailure) }
-            guard size <= limit else { return .failure(.tooLarge(bytes: size, limit: limit)) }
-            switch MQTTPayloadParser.parse(payload) {
-            case .success(let v): json = v; return .success(v)
-            case .failure(let e): parseFailure = .notJSON(e.description); return .failure(.notJSON(e.description))
+        // One strict scan per field plan: every profile of the shipped set reads its own fields, and
+        // a syntax error is the same whichever plan found it.
+        var scanned: Result<MQTTPayloadFields, MQTTPayloadRejection>?
+        func fields(for profile: MQTTProfile) -> Result<MQTTPayloadFields, MQTTPayloadRejection> {
+            switch scanned {
+            case .success(let f)? where profile.canDecode(f): return .success(f)
+            case .failure(.notJSON(let why))?: return .failure(.notJSON(why))
+            case .failure(.notAnObject)?: return .failure(.notAnObject)
+            default: break
             }
+            let limit = profile.limits.maxPayloadBytes
+            guard size <= limit else { return .failure(.tooLarge(bytes: size, limit: limit)) }
+            let r = profile.fields(payload)
+            scanned = r
+            return r
         }
 
         // 1. Which registered device is this? Try every profile whose pattern matches the topic.
@@ -228,11 +233,11 @@ public final class MQTTIngest: Sendable {
             guard profiles[k].topic.match(topic) != nil else { continue }
             let id: Result<String, MQTTPayloadRejection>
             if profiles[k].topic.capturesDevice {
-                id = profiles[k].deviceID(topic: topic, json: nil)
+                id = profiles[k].deviceID(topic: topic, fields: nil)
             } else {
-                switch parsed(limit: profiles[k].limits.maxPayloadBytes) {
+                switch fields(for: profiles[k]) {
                 case .failure(let r): id = .failure(r)
-                case .success(let j): id = profiles[k].deviceID(topic: topic, json: j)
+                case .success(let f): id = profiles[k].deviceID(topic: topic, fields: f)
                 }
             }
             guard case .success(let deviceID) = id else {
@@ -269,13 +274,12 @@ public final class MQTTIngest: Sendable {
             if case .failure(let e) = binding.profile { reject(device, topic: topic, reason: e.text) }
             return
         }
-        let limit = profile.limits.maxPayloadBytes
         let decoded: Result<MQTTDecoded, MQTTPayloadRejection>
-        switch parsed(limit: limit) {
+        switch fields(for: profile) {
         case .failure(let r): decoded = .failure(r)
-        case .success(let j):
-            decoded = size > limit ? .failure(.tooLarge(bytes: size, limit: limit))
-                                   : profile.decode(device: chosenID, json: j, now: now)
+        case .success(let f):
+            let limit = profile.limits.maxPayloadBytes
+            decoded = size > limit ? .failure(.tooLarge(bytes: size, limit: limit)) : profile.decode(device: chosenID, fields: f, now: now)
         }
         switch decoded {
         case .failure(let r):

@@ -16,7 +16,9 @@ public final class SQLiteConnection {
     public let path: String
     private var statements: [String: Statement] = [:]
 
-    public init(path: String, durability: Durability = .full, readOnly: Bool = false) throws(SQLiteError) {
+    /// - Parameter pageSize: page size for a database this call creates (ignored for an existing file:
+    ///   SQLite fixes it when the first table is made, and WAL mode keeps it).
+    public init(path: String, durability: Durability = .full, readOnly: Bool = false, pageSize: Int? = nil) throws(SQLiteError) {
         var db: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
@@ -30,6 +32,7 @@ public final class SQLiteConnection {
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, 5000)
         if !readOnly {
+            if let pageSize { try execute("PRAGMA page_size=\(pageSize)") }
             try execute("PRAGMA journal_mode=WAL")
             try execute("PRAGMA synchronous=\(durability.rawValue)")
             // Bound the WAL: checkpoint every ~4 MB of log.

@@ -1,5 +1,5 @@
 import FireWatchCore
-import FireWatchStore
+@testable import FireWatchStore
 import Foundation
 import Testing
 
@@ -199,5 +199,39 @@ struct ReadingArchiveTests {
         #expect(rows[1].2 == "residual_current.1=40")
         #expect(rows[2].0 == "D1" && rows[2].1 == 15)
         #expect(archive.archivedCount == 6)
+    }
+}
+
+@Suite("readings archive number text")
+struct ArchiveNumberTextTests {
+    static func text(_ v: Double) -> String {
+        var out: [UInt8] = []
+        ReadingArchive.appendNumber(v, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test("detector values print as Swift prints a Double (whole numbers without a fraction)")
+    func asSwiftPrints() {
+        var rng = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.5, 0.1, 0.3, 2.9, 30.5, 221.3, 219.9, 1e-4, 0.000123, 123456.789, -40.25, 99999999.5, 1e15, 1e16, 1e-5, .pi]
+        for _ in 0..<20_000 {
+            let places = Int.random(in: 0...6, using: &rng)
+            let n = Int64.random(in: -100_000_000...100_000_000, using: &rng)
+            values.append(Double(n) / pow(10, Double(places)))
+        }
+        for v in values {
+            let expected = v.rounded() == v && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+            #expect(Self.text(v) == expected, "\(v)")
+        }
+    }
+
+    @Test("any Double reads back as itself")
+    func roundTrips() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let v = Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &rng))
+            guard v.isFinite else { continue }
+            #expect(Double(Self.text(v)) == v, "\(v)")
+        }
     }
 }

@@ -58,7 +58,14 @@ public struct MQTTProfile: Sendable {
     struct TimeSpec: Sendable {
         var field: FieldPath
         var format: TimeFormat
-        var timeZone: TimeZone
+        var timeZone: TimeZone { offsets.zone }
+        let offsets: ZoneOffsets
+
+        init(field: FieldPath, format: TimeFormat, timeZone: TimeZone) {
+            self.field = field
+            self.format = format
+            offsets = ZoneOffsets(timeZone)
+        }
 
         /// The time the payload gives (checked against `limits`), nil when it gives none.
         func reading(in fields: MQTTPayloadFields, now: Double, limits: Limits) -> Result<Double, MQTTPayloadRejection>? {
@@ -69,7 +76,7 @@ public struct MQTTProfile: Sendable {
             case (.number(let n), .epochSeconds): t = n
             case (.number(let n), .epochMilliseconds): t = n / 1000
             case (.string(let s), .auto), (.string(let s), .local):
-                guard let parsed = MQTTProfile.parseLocalTime(s, in: timeZone) else {
+                guard let parsed = MQTTProfile.parseLocalTime(s, offsets: offsets) else {
                     return .failure(.timestampUnreadable(field: field.text, value: "'\(s.prefix(40))'"))
                 }
                 t = parsed
@@ -354,10 +361,10 @@ public struct MQTTProfile: Sendable {
         time?.reading(in: fields, now: now, limits: limits) ?? .success(now)
     }
 
-    // MARK: parsed trees (kept for MQTTIngest until it calls `fields`; to be removed then)
+    // MARK: parsed trees: the reference the scanner is tested against (MQTTPayloadScanTests)
 
     /// `deviceID(topic:fields:)` for a payload already parsed with `MQTTPayloadParser`.
-    public func deviceID(topic: String, json: JSONValue?) -> Result<String, MQTTPayloadRejection> {
+    func deviceID(topic: String, json: JSONValue?) -> Result<String, MQTTPayloadRejection> {
         guard !self.topic.capturesDevice, let field = deviceField, self.topic.match(topic) != nil else {
             return deviceID(topic: topic, fields: nil)
         }
@@ -366,13 +373,17 @@ public struct MQTTProfile: Sendable {
     }
 
     /// `decode(device:fields:now:)` for a payload already parsed with `MQTTPayloadParser`.
-    public func decode(device: String, json: JSONValue, now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
+    func decode(device: String, json: JSONValue, now: Double) -> Result<MQTTDecoded, MQTTPayloadRejection> {
         guard let fields = plan.fields(from: json) else { return .failure(.notAnObject) }
         return decode(device: device, fields: fields, now: now)
     }
 
     /// `yyyy-MM-dd HH:mm:ss` (or `T` between) in `zone`, to seconds since 1970; nil when malformed.
     public static func parseLocalTime(_ s: String, in zone: TimeZone) -> Double? {
+        parseLocalTime(s, offsets: ZoneOffsets(zone))
+    }
+
+    static func parseLocalTime(_ s: String, offsets: ZoneOffsets) -> Double? {
         var text = s
         return text.withUTF8 { u -> Double? in
             guard u.count == 19 else { return nil }
@@ -388,11 +399,11 @@ public struct MQTTProfile: Sendable {
             guard u[4] == 45, u[7] == 45, u[10] == 32 || u[10] == 84, u[13] == 58, u[16] == 58,
                   let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2),
                   let h = digits(11, 2), let mi = digits(14, 2), let se = digits(17, 2) else { return nil }
-            return civil(y, mo, d, h, mi, se, zone)
+            return civil(y, mo, d, h, mi, se, offsets)
         }
     }
 
-    private static func civil(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ se: Int, _ zone: TimeZone) -> Double? {
+    private static func civil(_ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int, _ se: Int, _ zone: ZoneOffsets) -> Double? {
         guard (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61 else { return nil }
         // Days from civil (H. Hinnant), proleptic Gregorian.
         let yy = mo <= 2 ? y - 1 : y
@@ -403,9 +414,9 @@ public struct MQTTProfile: Sendable {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
         let naive = Double(days * 86_400 + h * 3600 + mi * 60 + se)
-        let offset = zone.secondsFromGMT(for: Date(timeIntervalSince1970: naive))
+        let offset = zone.secondsFromGMT(at: naive)
         let t = naive - Double(offset)
-        let offset2 = zone.secondsFromGMT(for: Date(timeIntervalSince1970: t))
+        let offset2 = zone.secondsFromGMT(at: t)
         return offset2 == offset ? t : naive - Double(offset2)
     }
 }

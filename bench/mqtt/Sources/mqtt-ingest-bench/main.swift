@@ -56,11 +56,6 @@ if CommandLine.arguments.contains("--decode-only") {
         print("\(label): best \(String(format: "%.3f", perMessage[0])) µs/msg, median \(String(format: "%.3f", perMessage[rounds / 2])) (\(n) per round)")
     }
     time("tree: parse only") { l in if case .success = MQTTPayloadParser.parse(l) { return 1 }; return 0 }
-    time("tree: parse + deviceID + decode (readings)") { l in
-        guard case .success(let j) = MQTTPayloadParser.parse(l), case .success(let id) = profile.deviceID(topic: topic, json: j),
-              case .success(let d) = profile.decode(device: id, json: j, now: now) else { return 0 }
-        return d.readings.count
-    }
     time("fields: validate only (a plan without paths)") { l in if case .success = noPaths.fields(l) { return 1 }; return 0 }
     time("fields: scan only") { l in if case .success = profile.fields(l) { return 1 }; return 0 }
     time("fields: scan + deviceID + decode (readings)") { l in
