@@ -6,10 +6,13 @@ import Synchronization
 /// Writes the readings archive on its own thread, so a slow disk, a WAL checkpoint or a full disk
 /// delays archived readings, never a rule evaluation or an alarm's journal commit.
 ///
-/// The pipeline hands over each drained batch (`submit`), which only appends under a lock. The
-/// writer commits at least every `flushInterval` seconds or every `batchSize` readings. Bounded: a
-/// backlog beyond `maxBacklog` readings is refused and counted, and while the archive refuses writes
-/// (disk full) readings are counted as not archived and the write is retried every second.
+/// The pipeline hands over each drained batch (`submit`), which appends under a lock. The writer
+/// commits at least every `flushInterval` seconds or every `batchSize` readings. Bounded: when the
+/// backlog would pass `maxBacklog` readings (a burst faster than the disk), `submit` waits up to
+/// `maxWait` for the writer to catch up — back-pressure that reaches the broker or the bus through
+/// the reading queue, while the rules still run at least every `maxWait` — then refuses and counts.
+/// While the archive refuses writes (disk full) readings are counted as not archived and the write
+/// is retried every second.
 final class ArchiveWriter: @unchecked Sendable {
     // @unchecked: the mutable state below is touched only while holding `condition`; the archive
     // itself lives on the writer thread only.
@@ -26,19 +29,21 @@ final class ArchiveWriter: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var incoming: [[Reading]] = []
-    private var incomingCount = 0
     private var stopping = false
+    private var waitingSubmitters = 0
     private var shared = Counters()
     private let finished = DispatchSemaphore(value: 0)
     let maxBacklog: Int
+    let maxWait: Double
     let flushInterval: Double
 
     /// Opens the archive at `path` on a new thread and returns once it is open (or throws why not).
     /// - Parameters:
     ///   - storageFault: called (from the writer thread) when the archive refuses a write.
     init(path: String, now: Double, batchSize: Int = 200_000, flushInterval: Double = 1, maxBacklog: Int = 1_000_000,
-         log: @escaping @Sendable (String) -> Void, storageFault: @escaping @Sendable () -> Void) throws {
+         maxWait: Double = 0.25, log: @escaping @Sendable (String) -> Void, storageFault: @escaping @Sendable () -> Void) throws {
         self.maxBacklog = maxBacklog
+        self.maxWait = maxWait
         self.flushInterval = flushInterval
         let opened = DispatchSemaphore(value: 0)
         let failure = Mutex<(any Error)?>(nil)
@@ -69,15 +74,20 @@ final class ArchiveWriter: @unchecked Sendable {
         let count = batches.reduce(0) { $0 + $1.count }
         condition.lock()
         defer { condition.unlock() }
+        if !hold, !stopping, shared.backlog + count > maxBacklog, count <= maxBacklog, maxWait > 0 {
+            waitingSubmitters += 1
+            condition.broadcast()  // the writer commits now instead of at its next interval
+            let deadline = Date(timeIntervalSinceNow: maxWait)
+            while shared.backlog + count > maxBacklog, !stopping, condition.wait(until: deadline) {}
+            waitingSubmitters -= 1
+        }
         if hold || stopping || shared.backlog + count > maxBacklog {
             shared.notArchived += count
             return
         }
-        let wasEmpty = incoming.isEmpty
         incoming.append(contentsOf: batches)
-        incomingCount += count
         shared.backlog += count
-        if wasEmpty { condition.signal() }
+        condition.broadcast()
     }
 
     var counters: Counters {
@@ -91,7 +101,7 @@ final class ArchiveWriter: @unchecked Sendable {
         condition.lock()
         let first = !stopping
         stopping = true
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
         if first { finished.wait() }
     }
@@ -110,12 +120,11 @@ final class ArchiveWriter: @unchecked Sendable {
         var failing = false
         while true {
             condition.lock()
-            if incoming.isEmpty, !stopping {
+            if incoming.isEmpty, !stopping, waitingSubmitters == 0 {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: max(0.01, flushInterval - (seconds() - lastFlush))))
             }
             swap(&work, &incoming)
-            incomingCount = 0
-            let stop = stopping
+            let stop = stopping, urgent = waitingSubmitters > 0
             condition.unlock()
 
             let now = seconds()
@@ -128,7 +137,7 @@ final class ArchiveWriter: @unchecked Sendable {
                 do {
                     let samplesBefore = archive.archivedSamples
                     for batch in work { try archive.add(batch) }
-                    if stop || now - lastFlush >= flushInterval || archive.pendingCount >= archive.batchSize {
+                    if stop || urgent || now - lastFlush >= flushInterval || archive.pendingCount >= archive.batchSize {
                         try archive.flush()
                         lastFlush = now
                     }
@@ -165,6 +174,7 @@ final class ArchiveWriter: @unchecked Sendable {
         shared.archived += committed
         shared.samples += samples
         shared.backlog = max(0, shared.backlog - committed - notArchived)
+        if waitingSubmitters > 0 { condition.broadcast() }
         condition.unlock()
     }
 }

@@ -73,6 +73,20 @@ struct EdgeIngestPartsTests {
         #expect(logs.withLock { $0 }.isEmpty, "\(logs.withLock { $0 })")
     }
 
+    @Test("a burst over the backlog bound waits for the writer to catch up instead of losing readings")
+    func archiveBackPressure() throws {
+        let dir = TestSupport.temporaryDirectory("archive-writer")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("readings.db").path
+        // A long interval: only the waiting submitter makes the writer commit early.
+        let writer = try ArchiveWriter(path: path, now: 0, batchSize: 1_000, flushInterval: 30, maxBacklog: 6, maxWait: 10,
+                                       log: { _ in }, storageFault: {})
+        for k in 0..<10 { writer.submit([Self.batch("D\(k)", time: 1), Self.batch("D\(k)", time: 2)], hold: false) }
+        writer.stop()
+        let c = writer.counters
+        #expect(c.archived == 60 && c.notArchived == 0 && c.samples == 20, "\(c)")
+    }
+
     @Test("an archive that cannot be opened is an error at start, not a thread left behind")
     func archiveOpenFailure() {
         #expect(throws: (any Error).self) {
