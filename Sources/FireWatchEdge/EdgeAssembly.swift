@@ -30,6 +30,7 @@ public struct EdgeAssembly {
     public let runtime: EdgeRuntime
     public let sources: [any IngestSource]
     let statusWriter: EdgeStatusWriter
+    let registryWatcher: RegistryWatcher?
 
     /// Client options for a config's broker entry; a problem becomes a config error on that entry.
     static func options(_ broker: BrokerSettings, defaultClientID: String, role: String) throws(ConfigErrors) -> MQTTOptions {
@@ -66,6 +67,20 @@ public struct EdgeAssembly {
         return entries
     }
 
+    /// The device a config entry (or a registration) describes; nil for a transport that does not parse.
+    static func device(_ entry: EdgeConfig.DeviceEntry, marketID: String?) -> Device? {
+        guard let transport = Transport(text: entry.transport) else { return nil }
+        var setpoints = entry.setpoints ?? [:]
+        if case .mqtt = transport, setpoints["comm_loss_timeout"] == nil {
+            // 4G/NB-IoT detectors report every 1–15 min with 5–30 min heartbeats (domain.md §5): the
+            // 60 s default would fault between messages. One missed 30-minute heartbeat is the budget.
+            setpoints["comm_loss_timeout"] = mqttCommLossSeconds
+        }
+        return Device(id: entry.id, profileID: entry.profile, premisesID: entry.premises, marketID: marketID,
+                      location: entry.location ?? "", transport: transport, setpoints: setpoints,
+                      cable: entry.cable, status: entry.status ?? .registered)
+    }
+
     /// Default comm-loss timeout of MQTT detectors without a registered `comm_loss_timeout` (seconds).
     public static let mqttCommLossSeconds: Double = 1860
 
@@ -93,22 +108,13 @@ public struct EdgeAssembly {
         var errors: [ConfigError] = []
         let entries = try Self.withRegisteredDevices(config, log: { [observer] in observer.log($0) })
         for (i, entry) in entries.enumerated() {
-            guard let transport = Transport(text: entry.transport) else { continue }  // validated at load
-            var setpoints = entry.setpoints ?? [:]
-            if case .mqtt = transport, setpoints["comm_loss_timeout"] == nil {
-                // 4G/NB-IoT detectors report every 1–15 min with 5–30 min heartbeats (domain.md §5): the
-                // 60 s default would fault between messages. One missed 30-minute heartbeat is the budget.
-                setpoints["comm_loss_timeout"] = Self.mqttCommLossSeconds
-            }
-            let device = Device(id: entry.id, profileID: entry.profile, premisesID: entry.premises, marketID: config.market?.id,
-                                location: entry.location ?? "", transport: transport, setpoints: setpoints,
-                                cable: entry.cable, status: entry.status ?? .registered)
+            guard let device = Self.device(entry, marketID: config.market?.id) else { continue }  // validated at load
             devices.append(device)
-            switch transport {
+            switch device.transport {
             case .modbusTCP, .modbusRTU:
                 do {
                     let profile = try ModbusProfile.resolve(entry.profile, parameters: entry.params, in: profiles.modbus)
-                    polled.append(PolledDevice(id: entry.id, profile: profile, transport: transport,
+                    polled.append(PolledDevice(id: entry.id, profile: profile, transport: device.transport,
                                                period: entry.pollPeriod ?? config.pollPeriod))
                 } catch {
                     errors += error.errors.map { var e = $0; e.field = "devices[\(i)].profile"; return e }
@@ -152,7 +158,9 @@ public struct EdgeAssembly {
             }
             sources.append(try ModbusPoller(devices: polled, buses: buses, sink: runtime.queue, monitor: runtime.monitor, log: log))
         }
-        if let broker = config.mqtt, !mqttDevices.isEmpty {
+        // With a detector broker configured the ingest runs even before any MQTT detector is registered:
+        // the registry watcher binds them as they are registered, and until then their messages are quarantined.
+        if let broker = config.mqtt {
             let options = try Self.options(broker, defaultClientID: "firewatch-edge-\(config.edge)-detectors", role: "detector broker")
             let client = try MQTTClient(options: options, log: log)
             let limit = config.mqttRateLimit.map { MQTTRateLimit(messagesPerSecond: $0.perSecond, burst: $0.burst) } ?? MQTTRateLimit()
@@ -161,6 +169,13 @@ public struct EdgeAssembly {
             sources.append(MQTTSource(client: client, ingest: ingest))
         }
         self.sources = sources
+        if let ingest = sources.compactMap({ ($0 as? MQTTSource)?.ingest }).first, config.market != nil {
+            registryWatcher = RegistryWatcher(config: config, interval: config.registryRefreshSeconds ?? 10, ingest: ingest,
+                                              registrations: runtime.registrations, mqttProfiles: Set(profiles.mqtt.keys),
+                                              initial: devices, log: log)
+        } else {
+            registryWatcher = nil
+        }
         let poller = sources.compactMap { $0 as? ModbusPoller }.first
         let mqttIngest = sources.compactMap { ($0 as? MQTTSource)?.ingest }.first
         let queue = runtime.queue, progress = runtime.progress
@@ -181,9 +196,11 @@ public struct EdgeAssembly {
     public func start() throws {
         try runtime.start(sources: sources)
         statusWriter.start()
+        registryWatcher?.start()
     }
 
     public func stop() {
+        registryWatcher?.stop()
         runtime.stop()
         statusWriter.stop()
     }

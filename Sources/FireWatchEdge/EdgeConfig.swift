@@ -79,6 +79,8 @@ public struct EdgeConfig: Sendable, Decodable {
     public var uplink: UplinkSettings?
     /// Flood limit per MQTT detector; default 2 messages/s with bursts of 20 (`MQTTRateLimit`).
     public var mqttRateLimit: RateLimit?
+    /// How often the running edge looks for MQTT detectors registered meanwhile (seconds; default 10).
+    public var registryRefreshSeconds: Double?
 
     public init(edge: String, market: Market? = nil, data: String? = nil, governance: String? = nil,
                 devicesDir: String? = nil, rulesDir: String? = nil, pollPeriod: Double? = nil, premises: [Premises]? = nil,
@@ -173,6 +175,9 @@ public struct EdgeConfig: Sendable, Decodable {
         for (i, p) in (premises ?? []).enumerated() where p.marketID != nil && p.marketID != market?.id {
             err("premises[\(i)].marketID", "premises \(p.platformID) names market '\(p.marketID!)' but the config's market is "
                 + (market.map { "'\($0.id)'" } ?? "not set"), hint: "set market: { id: \"\(p.marketID!)\", name: … }")
+        }
+        if let r = registryRefreshSeconds, !(0.2...3600).contains(r) {
+            err("registryRefreshSeconds", "registry refresh \(r) s is outside 0.2...3600", hint: "10 s is the default", key: "registryRefreshSeconds")
         }
         if let r = mqttRateLimit, !(r.perSecond > 0) || !(r.burst >= 1) {
             err("mqttRateLimit", "rate limit \(r.perSecond)/s with bursts of \(r.burst) would refuse every message",

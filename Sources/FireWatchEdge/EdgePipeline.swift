@@ -24,6 +24,7 @@ final class EdgePipeline {
     let journal: EventJournal
     let archive: ArchiveWriter
     let progress: EdgeProgress
+    let registrations: EngineRegistrations
     let store: (any GovernanceStore)?
     let delivery: any EventDelivery
     /// Disk space kept for the journal: given up when an append finds the disk full (docs/uplink.md).
@@ -32,11 +33,13 @@ final class EdgePipeline {
     private var premisesByDevice: [String: Premises] = [:]
 
     init(setup: Setup, queue: ReadingQueue, observer: any EdgeObserver, progress: EdgeProgress,
+         registrations: EngineRegistrations = EngineRegistrations(),
          makeDelivery: (EventJournal, (any GovernanceStore)?) throws -> any EventDelivery) throws {
         self.setup = setup
         self.queue = queue
         self.observer = observer
         self.progress = progress
+        self.registrations = registrations
         let now = Date().timeIntervalSince1970
         try FileManager.default.createDirectory(atPath: setup.dataDirectory, withIntermediateDirectories: true)
         journal = try EventJournal(path: setup.dataDirectory + "/edge.db", edgeID: setup.edgeID, now: now)
@@ -99,6 +102,7 @@ final class EdgePipeline {
             queue.drain(timeout: 0.2, into: &batches)
             let mono = monotonic
             let wall = Date().timeIntervalSince1970
+            for context in registrations.take() { engine.register(context) }
             if !batches.isEmpty { telemetry?.noteReadings(batches) }
             // Readings are archived apart from the events, on the archive's own thread: a slow or full
             // disk costs archived readings (counted and logged), never an alarm evaluation. While the

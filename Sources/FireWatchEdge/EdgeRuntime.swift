@@ -31,6 +31,8 @@ public final class EdgeRuntime: @unchecked Sendable {
     public let queue: ReadingQueue
     public let monitor: EdgeMonitor
     public let progress = EdgeProgress()
+    /// Set values of detectors registered while running, for the pipeline's rule engine.
+    let registrations = EngineRegistrations()
     let setup: EdgePipeline.Setup
     let observer: any EdgeObserver
     let makeDelivery: @Sendable (EventJournal, (any GovernanceStore)?) throws -> any EventDelivery
@@ -56,7 +58,7 @@ public final class EdgeRuntime: @unchecked Sendable {
             let pipeline: EdgePipeline
             do {
                 pipeline = try EdgePipeline(setup: setup, queue: queue, observer: observer, progress: progress,
-                                            makeDelivery: makeDelivery)
+                                            registrations: registrations, makeDelivery: makeDelivery)
                 progress.archive.withLock { $0 = pipeline.archive }
             } catch {
                 failure.withLock { $0 = error }
