@@ -45,26 +45,9 @@ final class ArchiveWriter: @unchecked Sendable {
         self.maxBacklog = maxBacklog
         self.maxWait = maxWait
         self.flushInterval = flushInterval
-        let opened = DispatchSemaphore(value: 0)
-        let failure = Mutex<(any Error)?>(nil)
-        let thread = Thread { [self] in
-            let archive: ReadingArchive
-            do {
-                archive = try ReadingArchive(path: path, batchSize: batchSize, now: now)
-            } catch {
-                failure.withLock { $0 = error }
-                opened.signal()
-                finished.signal()
-                return
-            }
-            opened.signal()
-            run(archive, log: log, storageFault: storageFault)
-            finished.signal()
-        }
-        thread.name = "firewatch.archive"
-        thread.start()
-        opened.wait()
-        if let error = failure.withLock({ $0 }) { throw error }
+        try startOwnerThread(name: "firewatch.archive", finished: finished,
+                             open: { try ReadingArchive(path: path, batchSize: batchSize, now: now) },
+                             run: { [self] archive in run(archive, log: log, storageFault: storageFault) })
     }
 
     /// Hands readings to the writer. `hold`: the disk is full and its last reserve belongs to the

@@ -52,29 +52,12 @@ public final class EdgeRuntime: @unchecked Sendable {
 
     /// Opens the pipeline on its own thread, then starts `sources` feeding it.
     public func start(sources: [any IngestSource]) throws {
-        let opened = DispatchSemaphore(value: 0)
-        let failure = Mutex<(any Error)?>(nil)
-        let t = Thread { [self] in
-            let pipeline: EdgePipeline
-            do {
-                pipeline = try EdgePipeline(setup: setup, queue: queue, observer: observer, progress: progress,
+        thread = try startOwnerThread(name: "firewatch.pipeline", finished: finished, open: { [self] in
+            let pipeline = try EdgePipeline(setup: setup, queue: queue, observer: observer, progress: progress,
                                             registrations: registrations, makeDelivery: makeDelivery)
-                progress.archive.withLock { $0 = pipeline.archive }
-            } catch {
-                failure.withLock { $0 = error }
-                opened.signal()
-                finished.signal()
-                return
-            }
-            opened.signal()
-            pipeline.run(stop: stopFlag)
-            finished.signal()
-        }
-        t.name = "firewatch.pipeline"
-        t.start()
-        thread = t
-        opened.wait()
-        if let error = failure.withLock({ $0 }) { throw error }
+            progress.archive.withLock { $0 = pipeline.archive }
+            return pipeline
+        }, run: { [self] pipeline in pipeline.run(stop: stopFlag) })
         self.sources = sources
         for s in sources { s.start() }
     }
