@@ -85,6 +85,8 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
     public struct Counters: Sendable, Equatable {
         public var published = 0
         public var resends = 0
+        /// Times this journal was found to have started over and was renumbered (see `EventJournal.rebase`).
+        public var rebases = 0
         public var acked: Int64 = 0
         public var lastSequence: Int64 = 0
         public var pendingEvents: Int64 = 0
@@ -296,6 +298,18 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
             }
         }
         if ackThrough > l.acked {
+            let last = try l.outbox.lastSequence
+            if ackThrough > last {
+                // The office holds events of this edge id beyond anything this journal wrote: the journal
+                // started over (data directory wiped or replaced). Acknowledging would mark this journal's
+                // events done although the office took them for duplicates of the old ones.
+                let moved = try l.outbox.rebase(above: ackThrough)
+                log("uplink \(edgeID): the office has stored this edge's events through \(ackThrough) but this journal ends at "
+                    + "\(last): its data directory was reset. Renumbered \(moved) event(s) after \(ackThrough) and sending them again "
+                    + "(restore the data directory from backup, or give a replaced box a new edge id, to avoid this)")
+                shared.withLock { $0.counters.rebases += 1 }
+                l.highestSent = ackThrough
+            }
             try l.outbox.acknowledge(through: ackThrough)
             l.acked = ackThrough
             l.lastProgress = now

@@ -27,7 +27,7 @@ public final class EventJournal {
     public func append(_ events: [AlarmEvent], now: Double) throws -> [AlarmEvent] {
         guard !events.isEmpty else { return [] }
         return try db.transaction {
-            var next = (try db.scalar("SELECT IFNULL(MAX(sequence), 0) FROM edge_events")?.integer ?? 0) + 1
+            var next = max(try db.scalar("SELECT IFNULL(MAX(sequence), 0) FROM edge_events")?.integer ?? 0, try sequenceFloor()) + 1
             var out: [AlarmEvent] = []
             out.reserveCapacity(events.count)
             for var e in events {
@@ -56,7 +56,34 @@ public final class EventJournal {
     }
 
     public var lastSequence: Int64 {
-        get throws { try db.scalar("SELECT IFNULL(MAX(sequence), 0) FROM edge_events")?.integer ?? 0 }
+        get throws { max(try db.scalar("SELECT IFNULL(MAX(sequence), 0) FROM edge_events")?.integer ?? 0, try sequenceFloor()) }
+    }
+
+    /// Sequences at or below this are taken (by an earlier journal of this edge id; see `rebase`).
+    private func sequenceFloor() throws -> Int64 {
+        Int64(try db.scalar("SELECT value FROM edge_meta WHERE key = 'sequence_floor'")?.text ?? "0") ?? 0
+    }
+
+    /// For a journal that started over (its data directory wiped or replaced) while the receiver still
+    /// holds this edge id's events through `floor`: moves every event above `floor`, in order, marks
+    /// them not delivered (the receiver took them for duplicates of its older events), and makes later
+    /// appends continue above. Returns how many events moved. One transaction.
+    public func rebase(above floor: Int64) throws -> Int {
+        try db.transaction {
+            guard floor > (try lastSequence) else { return 0 }
+            let rows = try db.query("SELECT sequence, event FROM edge_events ORDER BY sequence DESC") { ($0.int(0), $0.text(1)) }
+            for (sequence, json) in rows {
+                var e = try decoder.decode(AlarmEvent.self, from: Data(json.utf8))
+                e.sequence = floor + sequence
+                try db.run("UPDATE edge_events SET sequence = ?, event = ?, delivered = 0 WHERE sequence = ?",
+                           [.integer(e.sequence), .text(String(decoding: try encoder.encode(e), as: UTF8.self)), .integer(sequence)])
+            }
+            try db.run("""
+                INSERT INTO edge_meta (key, value) VALUES ('sequence_floor', ?)
+                ON CONFLICT(key) DO UPDATE SET value = excluded.value
+                """, [.text(String(floor))])
+            return rows.count
+        }
     }
 
     public func saveEngineState(_ snapshot: String, now: Double) throws {

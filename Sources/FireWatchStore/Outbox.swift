@@ -72,6 +72,9 @@ public final class Outbox {
 
     public var lastSequence: Int64 { get throws { try journal.lastSequence } }
 
+    /// See `EventJournal.rebase(above:)`.
+    public func rebase(above floor: Int64) throws -> Int { try journal.rebase(above: floor) }
+
     // MARK: telemetry lane
 
     /// Adds closed minutes (merged into a stored minute of the same key); evicts the oldest minutes

@@ -22,6 +22,26 @@ struct FaultTests {
         try rig.expectNothingLost(count: 10_000)
     }
 
+    @Test("an edge whose data directory was wiped renumbers its new events above what the office holds: none is taken for a duplicate")
+    func edgeDataWiped() throws {
+        let rig = try OfficeRig(heartbeatTimeout: 60)
+        defer { rig.remove() }
+        try rig.broker.start()
+        try rig.startOffice()
+        let first = try rig.startEdge(count: 300, exitWhenDelivered: true)
+        #expect(rig.finish(first))
+        try rig.expectNothingLost(count: 300)
+        // The box is reinstalled: same edge id, empty data directory, a new journal counting from 1 again.
+        try FileManager.default.removeItem(at: rig.edgeData)
+        let second = try rig.startEdge(count: 50, exitWhenDelivered: true)
+        #expect(rig.finish(second))
+        #expect(second.stderr.contains("its data directory was reset. Renumbered"), "\(second.stderr.suffix(2000))")
+        // Every event of both journals is stored once: 1...300 from the first, 301...350 from the second.
+        try rig.expectNothingLost(count: 350)
+        let edge = try SQLiteConnection(path: rig.edgeDB, readOnly: true)
+        #expect(try edge.scalar("SELECT MIN(sequence) FROM edge_events")?.integer == 301)
+    }
+
     @Test("an edge killed with kill -9 again and again during a burst resumes from its journal; nothing announced twice")
     func edgeKilledRepeatedly() throws {
         let rig = try OfficeRig(heartbeatTimeout: 60)

@@ -185,13 +185,16 @@ extension Commands {
             var status = ExitStatus.ok
             if args.has("--exit-when-delivered") {
                 while !stop.isSet {
-                    if uplink.counters.acked >= last { break }
+                    // Against the journal's current end: a journal that started over is renumbered above
+                    // what the office already holds (EventJournal.rebase), which moves its end.
+                    let c = uplink.counters
+                    if c.acked >= max(last, c.lastSequence) { break }
                     if let timeout, Date().timeIntervalSince(started) > timeout { status = ExitStatus.failure; break }
                     Thread.sleep(forTimeInterval: 0.05)
                 }
                 let c = uplink.counters
-                printError("uplink burst: \(c.acked) of \(last) acknowledged by the office; \(c.resends) resends")
-                if c.acked < last { status = ExitStatus.failure }
+                printError("uplink burst: \(c.acked) of \(max(last, c.lastSequence)) acknowledged by the office; \(c.resends) resends")
+                if c.acked < max(last, c.lastSequence) { status = ExitStatus.failure }
             } else {
                 StopSignal.wait(timeout: timeout.map { max($0 - Date().timeIntervalSince(started), 0.1) })
             }
