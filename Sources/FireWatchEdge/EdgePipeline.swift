@@ -74,7 +74,10 @@ final class EdgePipeline {
                 engine.restore(snapshot, monotonic: monotonic)
                 observer.log("restored rule-engine state saved before the restart (active alarms are not re-announced)")
             }
-            if let local = delivery as? LocalLedgerDelivery { try local.catchUp(now: now) }
+            if let local = delivery as? LocalLedgerDelivery, let moved = try local.catchUp(now: now) {
+                observer.log("journal: the governance database holds events of edge \(setup.edgeID) beyond this journal's end: "
+                             + "its data directory was reset; renumbered \(moved) event(s) above them so none is taken for a duplicate")
+            }
         } catch {
             archive.stop()  // its thread would outlive a pipeline that never runs
             throw error

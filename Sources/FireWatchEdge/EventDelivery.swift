@@ -29,7 +29,16 @@ public final class LocalLedgerDelivery: EventDelivery {
     }
 
     /// Re-delivers what the journal holds but the store may not (after a crash between the two).
-    public func catchUp(now: Double) throws { _ = try drain(now: now, late: true) }
+    /// A journal that started over (data directory wiped, the governance database kept) would have its
+    /// events taken for duplicates of the stored ones: it is renumbered above them first. Returns how
+    /// many events that moved when it did, nil normally.
+    @discardableResult
+    public func catchUp(now: Double) throws -> Int? {
+        let stored = try store.lastEventSequence(edge: journal.edgeID)
+        let moved = stored > (try journal.lastSequence) ? try journal.rebase(above: stored) : nil
+        _ = try drain(now: now, late: true)
+        return moved
+    }
 
     private func drain(now: Double, late: Bool) throws -> [Int64: IngestOutcome] {
         var outcomes: [Int64: IngestOutcome] = [:]

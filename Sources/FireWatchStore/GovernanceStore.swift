@@ -17,6 +17,8 @@ public protocol GovernanceStore: AnyObject {
     // Events and hazards
     /// Stores one event exactly once per (edge id, sequence) and applies it to the hazard records.
     func ingest(_ event: AlarmEvent, receivedAt: Double, late: Bool) throws -> IngestOutcome
+    /// The highest sequence stored for an edge (0 for none): tells an edge whose journal started over.
+    func lastEventSequence(edge: String) throws -> Int64
     func hazards(_ filter: HazardFilter) throws -> [Hazard]
     func hazardDetail(id: Int64) throws -> HazardDetail?
     /// A person's step in the hazard lifecycle; refuses steps the current status does not allow.

@@ -129,6 +129,10 @@ public final class SQLiteGovernanceStore: GovernanceStore {
         }
     }
 
+    public func lastEventSequence(edge: String) throws -> Int64 {
+        try db.scalar("SELECT IFNULL(MAX(sequence), 0) FROM alarm_events WHERE edge_id = ?", [.text(edge)])?.integer ?? 0
+    }
+
     /// The body of `ingest` without its transaction, so a batch can apply many events in one
     /// (`ingest(batch:)`). `premisesOf` looks up the device's premises (a batch caches it).
     func applyIngest(_ e: AlarmEvent, receivedAt: Double, late: Bool,
