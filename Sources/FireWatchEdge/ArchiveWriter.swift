@@ -31,6 +31,8 @@ final class ArchiveWriter: @unchecked Sendable {
     private var incoming: [[Reading]] = []
     private var stopping = false
     private var waitingSubmitters = 0
+    /// The archive refuses writes (disk full): waiting for it to catch up would only stall the pipeline.
+    private var refusing = false
     private var shared = Counters()
     private let finished = DispatchSemaphore(value: 0)
     let maxBacklog: Int
@@ -57,11 +59,11 @@ final class ArchiveWriter: @unchecked Sendable {
         let count = batches.reduce(0) { $0 + $1.count }
         condition.lock()
         defer { condition.unlock() }
-        if !hold, !stopping, shared.backlog + count > maxBacklog, count <= maxBacklog, maxWait > 0 {
+        if !hold, !stopping, !refusing, shared.backlog + count > maxBacklog, count <= maxBacklog, maxWait > 0 {
             waitingSubmitters += 1
             condition.broadcast()  // the writer commits now instead of at its next interval
             let deadline = Date(timeIntervalSinceNow: maxWait)
-            while shared.backlog + count > maxBacklog, !stopping, condition.wait(until: deadline) {}
+            while shared.backlog + count > maxBacklog, !stopping, !refusing, condition.wait(until: deadline) {}
             waitingSubmitters -= 1
         }
         if hold || stopping || shared.backlog + count > maxBacklog {
@@ -102,8 +104,11 @@ final class ArchiveWriter: @unchecked Sendable {
         var refusedSince = 0   // readings not archived since the archive started refusing writes
         var failing = false
         while true {
+            // A waiting submitter makes the writer commit at once, when there is something it can commit.
+            let canHelp = archive.pendingCount > 0 && seconds() >= retryAt
             condition.lock()
-            if incoming.isEmpty, !stopping, waitingSubmitters == 0 {
+            refusing = failing
+            if incoming.isEmpty, !stopping, waitingSubmitters == 0 || !canHelp {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: max(0.01, flushInterval - (seconds() - lastFlush))))
             }
             swap(&work, &incoming)
