@@ -233,11 +233,15 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
         guard let outbox else { return }
         var loop = UplinkLoop(outbox: outbox, settings: settings)
         while !shared.withLock({ $0.stopping }) {
-            do {
-                try step(&loop, now: Date().timeIntervalSince1970)
-            } catch {
-                if let e = error as? SQLiteError, e.isDiskFull { reportStorageFault() }
-                log("uplink \(edgeID): \(error); retrying")
+            let now = Date().timeIntervalSince1970
+            var failure: (any Error)?
+            do { try step(&loop, now: now) } catch { failure = error }
+            // The heartbeat goes out even when the step's writes failed: a full disk is when the office
+            // most needs to hear about it (storageFault), and the heartbeat only reads.
+            do { try heartbeatIfDue(&loop, now: now) } catch { failure = failure ?? error }
+            if let failure {
+                if let e = failure as? SQLiteError, e.isDiskFull { reportStorageFault() }
+                log("uplink \(edgeID): \(failure); retrying")
                 sleep(upTo: 1)
             }
             sleep(upTo: 0.2)
@@ -375,7 +379,11 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
                 l.telemetrySentAt = now
             }
         }
-        if now >= l.nextHeartbeat {
+        updateCounters(l)
+    }
+
+    private func heartbeatIfDue(_ l: inout UplinkLoop, now: Double) throws {
+        if client.isConnected, now >= l.nextHeartbeat {
             l.nextHeartbeat = now + settings.heartbeat
             let fault = shared.withLock { s -> Bool in
                 defer { s.storageFault = false }
@@ -387,7 +395,6 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
                                           storageFault: fault)
             try client.publish(topic: topics.heartbeat, payload: OfficeWire.encode(hb), qos: 1)
         }
-        updateCounters(l)
     }
 
     private func updateCounters(_ l: UplinkLoop) {

@@ -219,6 +219,12 @@ public final class OfficeService: @unchecked Sendable {
                     let link = try store.noteEdgeSeen(edge, heartbeat: String(decoding: m.payload, as: UTF8.self), now: now)
                     if acks[edge] == nil { acks[edge] = PendingAck(storedThrough: link.storedThrough) }
                     seen.insert(edge)
+                    if let hb = try? OfficeWire.decode(OfficeWire.Heartbeat.self, m.payload),
+                       let r = try store.recordEdgeStorage(edge: edge, fault: hb.storageFault, officeID: config.officeID, now: now) {
+                        log("office: edge \(edge) " + (hb.storageFault ? "reports a storage fault (disk full or write error)" : "can write its data directory again")
+                            + " (\(config.officeID)/\(r.event.sequence))")
+                        if case .stored(let hazard?, true) = r.outcome { announce(hazard: hazard, signal: .fault, store: store) }
+                    }
                 case .telemetry:
                     let batch = try OfficeWire.decode(OfficeWire.TelemetryBatch.self, m.payload)
                     try store.storeTelemetry(batch, edge: edge, receivedAt: now)

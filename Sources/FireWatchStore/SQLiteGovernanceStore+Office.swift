@@ -179,16 +179,38 @@ extension SQLiteGovernanceStore {
     public func recordEdgeSupervision(edge: String, offline: Bool, officeID: String,
                                       now: Double) throws -> (event: AlarmEvent, outcome: IngestOutcome) {
         try db.transaction {
-            try ensureLink(edge, now: now)
-            let event = AlarmEvent(
-                edgeID: officeID, sequence: try nextSequence(edge: officeID), device: edge, channel: "device.online",
-                rule: "office.heartbeat", signal: .fault, transition: offline ? .raise : .clear,
-                value: nil, time: now,
-                hazard: HazardSpec(category: "equipment", kind: "edge_offline", severity: .high,
-                                   title: "边缘网关 \(edge) 离线（心跳中断）"))
-            let outcome = try applyIngest(event, receivedAt: now, late: false)
+            let r = try applyEdgeFault(edge: edge, raise: offline, officeID: officeID, channel: "device.online", rule: "office.heartbeat",
+                                       hazard: HazardSpec(category: "equipment", kind: "edge_offline", severity: .high,
+                                                          title: "边缘网关 \(edge) 离线（心跳中断）"), now: now)
             try setEdgeOffline(edge, offline, now: now)
-            return (event, outcome)
+            return r
         }
+    }
+
+    /// The edge's heartbeat says whether its data directory refused a write (disk full, I/O error)
+    /// since the last one: raises an `edge_storage` fault on the first such heartbeat and clears it on
+    /// the first clean one after. Nil when nothing changed. One transaction.
+    public func recordEdgeStorage(edge: String, fault: Bool, officeID: String,
+                                  now: Double) throws -> (event: AlarmEvent, outcome: IngestOutcome)? {
+        try db.transaction {
+            let last = try db.scalar("""
+                SELECT transition FROM alarm_events WHERE edge_id = ? AND device_id = ? AND rule = 'office.storage'
+                ORDER BY sequence DESC LIMIT 1
+                """, [.text(officeID), .text(edge)])?.text
+            guard fault != (last == "raise") else { return nil }
+            return try applyEdgeFault(edge: edge, raise: fault, officeID: officeID, channel: "device.storage", rule: "office.storage",
+                                      hazard: HazardSpec(category: "equipment", kind: "edge_storage", severity: .high,
+                                                         title: "边缘网关 \(edge) 存储故障（磁盘已满或写入失败，读数可能未存档）"),
+                                      now: now)
+        }
+    }
+
+    /// An office-raised fault about an edge, as an event of the office's own id and sequence.
+    private func applyEdgeFault(edge: String, raise: Bool, officeID: String, channel: String, rule: String, hazard: HazardSpec,
+                                now: Double) throws -> (event: AlarmEvent, outcome: IngestOutcome) {
+        try ensureLink(edge, now: now)
+        let event = AlarmEvent(edgeID: officeID, sequence: try nextSequence(edge: officeID), device: edge, channel: channel,
+                               rule: rule, signal: .fault, transition: raise ? .raise : .clear, value: nil, time: now, hazard: hazard)
+        return (event, try applyIngest(event, receivedAt: now, late: false))
     }
 }

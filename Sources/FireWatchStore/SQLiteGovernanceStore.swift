@@ -144,8 +144,8 @@ public final class SQLiteGovernanceStore: GovernanceStore {
             }
             var hazardID: Int64?
             var opened = false
-            // Edge-level faults (edge offline) have no device row and no premises; they still get a record.
-            let isEdgeFault = e.hazard.kind == "edge_offline"
+            // Edge-level faults (edge offline, edge storage) have no device row and no premises; they still get a record.
+            let isEdgeFault = e.hazard.kind == "edge_offline" || e.hazard.kind == "edge_storage"
             let premisesID: String?
             if let premisesOf { premisesID = try premisesOf(e.device) }
             else { premisesID = try db.scalar("SELECT premises_id FROM devices WHERE id = ?", [.text(e.device)])?.text }

@@ -126,6 +126,11 @@ struct FaultTests {
         rig.during(4, [(edge, "edge")])
         #expect(edge.isRunning, "the edge survives a full disk")
         #expect(edge.stderr.contains("data directory full"), "the edge reports the full disk:\n\(edge.stderr.suffix(2000))")
+        // The heartbeat's storage fault is a fault hazard at the office, with no premises (an edge-level fault).
+        let storage = "SELECT COUNT(*) FROM alarm_events WHERE edge_id = 'office' AND rule = 'office.storage' AND transition = "
+        #expect(TestSupport.wait(timeout: 20) { (try? rig.officeCounter(storage + "'raise'")) ?? 0 >= 1 },
+                "no edge_storage fault at the office:\n\(rig.office?.stderr.suffix(2000) ?? "")")
+        #expect(try rig.officeCounter("SELECT COUNT(*) FROM hazards WHERE kind = 'edge_storage' AND premises_id IS NULL") == 1)
         try? FileManager.default.removeItem(at: filler)
         #expect(rig.finish(edge))
         try rig.expectNothingLost(count: 8000)

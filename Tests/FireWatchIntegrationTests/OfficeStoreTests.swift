@@ -80,6 +80,23 @@ struct OfficeStoreTests {
         #expect(try store.nextSequence(edge: "office") == 3)
     }
 
+    @Test("a heartbeat's storage fault raises one edge_storage fault, repeats change nothing, the first clean heartbeat clears it")
+    func storageSupervision() throws {
+        let (store, dir) = try makeOfficeStore()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try store.recordEdgeStorage(edge: "e1", fault: false, officeID: "office", now: 100) == nil, "no fault, nothing to clear")
+        let raised = try #require(try store.recordEdgeStorage(edge: "e1", fault: true, officeID: "office", now: 200))
+        guard case .stored(let id?, true) = raised.outcome else { Issue.record("no hazard opened: \(raised.outcome)"); return }
+        #expect(raised.event.transition == .raise && raised.event.edgeID == "office" && raised.event.device == "e1")
+        #expect(try store.recordEdgeStorage(edge: "e1", fault: true, officeID: "office", now: 230) == nil, "still faulty: no new event")
+        #expect(try store.recordEdgeStorage(edge: "e2", fault: true, officeID: "office", now: 240) != nil, "per edge")
+        let cleared = try #require(try store.recordEdgeStorage(edge: "e1", fault: false, officeID: "office", now: 260))
+        #expect(cleared.event.transition == .clear && cleared.outcome == .stored(hazard: id, opened: false))
+        let h = try #require(try store.hazardDetail(id: id)?.hazard)
+        #expect(h.kind == "edge_storage" && h.premisesID.isEmpty && !h.conditionActive && h.signal == .fault)
+        #expect(h.title.contains("存储故障"))
+    }
+
     @Test("risk grades follow the documented formula")
     func gradingFormula() {
         let now = 100 * 86_400.0
