@@ -44,14 +44,14 @@ public struct EdgeAssembly {
     /// (`governance`, else `DATA/registry.db`, kept by `device register` and the registry sync), so a
     /// detector a technician registers is polled from the next start without editing the config. The
     /// config wins for an id it lists; a registered device on an address the config uses is skipped.
-    static func withRegisteredDevices(_ config: EdgeConfig, log: @Sendable (String) -> Void) throws -> [EdgeConfig.DeviceEntry] {
+    /// `store`: the registry already open (the registry watcher keeps one), else it is opened here.
+    static func withRegisteredDevices(_ config: EdgeConfig, store: SQLiteGovernanceStore? = nil,
+                                      log: @Sendable (String) -> Void) throws -> [EdgeConfig.DeviceEntry] {
         var entries = config.devices
-        guard let market = config.market,
-              let path = config.governance ?? config.data.map({ ($0 as NSString).appendingPathComponent("registry.db") }),
-              FileManager.default.fileExists(atPath: path) else { return entries }
+        guard let market = config.market else { return entries }
+        guard let store = try store ?? registryPath(config).map({ try SQLiteGovernanceStore(path: $0) }) else { return entries }
         let ids = Set(entries.map(\.id))
         var addresses = Set(entries.compactMap { Transport(text: $0.transport)?.description })
-        let store = try SQLiteGovernanceStore(path: path)
         for d in try store.devices(marketID: market.id) where d.status != .decommissioned && !ids.contains(d.id) {
             guard addresses.insert(d.transport.description).inserted else {
                 log("registered device \(d.id) is not polled: its address \(d.transport) is used by a device in the config")
@@ -62,9 +62,16 @@ public struct EdgeAssembly {
                                                   setpoints: d.setpoints, cable: d.cable, status: d.status))
         }
         if entries.count > config.devices.count {
-            log("\(entries.count - config.devices.count) registered device(s) of market \(market.id) added from \(path)")
+            log("\(entries.count - config.devices.count) registered device(s) of market \(market.id) added from \(store.db.path)")
         }
         return entries
+    }
+
+    /// The edge's local registry (`governance`, else `DATA/registry.db`), when the file exists.
+    static func registryPath(_ config: EdgeConfig) -> String? {
+        guard let path = config.governance ?? config.data.map({ ($0 as NSString).appendingPathComponent("registry.db") }),
+              FileManager.default.fileExists(atPath: path) else { return nil }
+        return path
     }
 
     /// The device a config entry (or a registration) describes; nil for a transport that does not parse.

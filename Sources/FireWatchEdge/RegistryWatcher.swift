@@ -1,5 +1,6 @@
 import FireWatchCore
 import FireWatchMQTT
+import FireWatchStore
 import Foundation
 import Synchronization
 
@@ -28,8 +29,8 @@ final class EngineRegistrations: Sendable {
 /// when the set changed and hands new set values to the rule engine. A Modbus detector needs its bus
 /// owner, made at start: it is logged once and polled after a restart.
 final class RegistryWatcher: @unchecked Sendable {
-    // @unchecked: `last` and `announced` are touched only by the watcher thread; the rest is immutable
-    // or thread-safe.
+    // @unchecked: `last`, `announced` and `store` are touched only by the watcher thread (and by tests
+    // calling `refresh` while it is stopped); the rest is immutable or thread-safe.
     let config: EdgeConfig
     let interval: Double
     let ingest: MQTTIngest
@@ -38,6 +39,8 @@ final class RegistryWatcher: @unchecked Sendable {
     let log: @Sendable (String) -> Void
     private var last: [String: Device]
     private var announced: Set<String> = []
+    /// The registry, opened on the watcher thread once the file exists, then kept open.
+    private var store: SQLiteGovernanceStore?
     private let stopped = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
@@ -76,7 +79,10 @@ final class RegistryWatcher: @unchecked Sendable {
     /// One look at the registry (also called by tests).
     func refresh() {
         let entries: [EdgeConfig.DeviceEntry]
-        do { entries = try EdgeAssembly.withRegisteredDevices(config, log: { _ in }) } catch {
+        do {
+            if store == nil, let path = EdgeAssembly.registryPath(config) { store = try SQLiteGovernanceStore(path: path) }
+            entries = try EdgeAssembly.withRegisteredDevices(config, store: store, log: { _ in })
+        } catch {
             log("registry: cannot read registered devices (\(error)); trying again in \(Int(interval)) s")
             return
         }
