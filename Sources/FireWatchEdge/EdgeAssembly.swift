@@ -167,6 +167,7 @@ public struct EdgeAssembly {
         }
         // With a detector broker configured the ingest runs even before any MQTT detector is registered:
         // the registry watcher binds them as they are registered, and until then their messages are quarantined.
+        var mqttIngest: MQTTIngest?
         if let broker = config.mqtt {
             let options = try Self.options(broker, defaultClientID: "firewatch-edge-\(config.edge)-detectors", role: "detector broker")
             let client = try MQTTClient(options: options, log: log)
@@ -174,17 +175,18 @@ public struct EdgeAssembly {
             let ingest = MQTTIngest(profiles: Array(profiles.mqtt.values), devices: mqttDevices, profileParameters: mqttParams,
                                     sink: runtime.queue, monitor: runtime.monitor, rateLimit: limit, log: log)
             sources.append(MQTTSource(client: client, ingest: ingest))
+            mqttIngest = ingest
         }
         self.sources = sources
-        if let ingest = sources.compactMap({ ($0 as? MQTTSource)?.ingest }).first, config.market != nil {
+        self.mqttIngest = mqttIngest
+        if let ingest = mqttIngest, config.market != nil {
             registryWatcher = RegistryWatcher(config: config, interval: config.registryRefreshSeconds ?? 10, ingest: ingest,
                                               registrations: runtime.registrations, mqttProfiles: Set(profiles.mqtt.keys),
                                               initial: devices, log: log)
         } else {
             registryWatcher = nil
         }
-        let poller = sources.compactMap { $0 as? ModbusPoller }.first
-        let mqttIngest = sources.compactMap { ($0 as? MQTTSource)?.ingest }.first
+        let poller = sources.compactMap { $0 as? ModbusPoller }.first, ingest = mqttIngest
         let queue = runtime.queue, progress = runtime.progress
         let edgeID = config.edge, count = devices.count
         statusWriter = EdgeStatusWriter(path: setup.dataDirectory + "/status.json") {
@@ -193,12 +195,12 @@ public struct EdgeAssembly {
                               queueAccepted: q.accepted, queueOverflowed: q.overflowed, queueDepth: q.depth,
                               readingsArchived: progress.readingsArchived, readingsNotArchived: progress.readingsNotArchived,
                               modbus: poller?.counters().mapValues(EdgeStatus.ModbusDevice.init) ?? [:],
-                              mqtt: mqttIngest.map { EdgeStatus.MQTT($0.snapshot()) })
+                              mqtt: ingest.map { EdgeStatus.MQTT($0.snapshot()) })
         }
     }
 
     /// The MQTT detectors' ingest, when the edge has any (its counters are in `firewatch status`).
-    public var mqttIngest: MQTTIngest? { sources.compactMap { ($0 as? MQTTSource)?.ingest }.first }
+    public let mqttIngest: MQTTIngest?
 
     public func start() throws {
         try runtime.start(sources: sources)

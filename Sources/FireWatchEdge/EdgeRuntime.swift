@@ -20,7 +20,6 @@ public final class EdgeProgress: Sendable {
     public var readingsArchived: Int { archive.withLock { $0?.counters.archived } ?? 0 }
     public var samplesArchived: Int { archive.withLock { $0?.counters.samples } ?? 0 }
     public var readingsNotArchived: Int { archive.withLock { $0?.counters.notArchived } ?? 0 }
-    public var archiveBacklog: Int { archive.withLock { $0?.counters.backlog } ?? 0 }
 }
 
 /// The edge daemon: ingestion sources → bounded queue → one pipeline thread. `start()` returns once
