@@ -66,5 +66,19 @@ public enum ReadingsSchema {
         );
         CREATE INDEX samples_device_time ON samples(device, time);
         """),
+        Migration(version: 3, name: "one row per device per flush", sql: """
+        -- One row per device per archive flush (SampleBlockBuilder): the channel names once, then a line
+        -- `time;value;value;...` per sample. In a burst the row, its index entry and the names are paid
+        -- once per block instead of once per sample. `samples` and `readings` stay for old data.
+        CREATE TABLE sample_blocks (
+          device  TEXT NOT NULL,
+          first   REAL NOT NULL,
+          last    REAL NOT NULL,
+          count   INTEGER NOT NULL,
+          columns TEXT NOT NULL,
+          samples TEXT NOT NULL
+        );
+        CREATE INDEX sample_blocks_device_first ON sample_blocks(device, first);
+        """),
     ]
 }

@@ -2,8 +2,9 @@ import FireWatchCore
 import Foundation
 
 /// Archives readings in batches (one transaction per flush) in their own file at NORMAL durability,
-/// so bulk telemetry never slows the FULL commits of alarms. One row per sample: the readings one
-/// poll or one message gave for one device at one time (readings schema 2, docs/schema.md).
+/// so bulk telemetry never slows the FULL commits of alarms. Each flush writes one `sample_blocks` row
+/// per device: its samples (the readings one poll or one message gave at one time) since the last
+/// flush, in arrival order (readings schema 3, `SampleBlockBuilder`, docs/edge-config.md).
 ///
 /// Owns its connection: create it and use it on one thread (the edge's archive writer).
 public final class ReadingArchive {
@@ -16,8 +17,14 @@ public final class ReadingArchive {
     public private(set) var droppedCount = 0
     /// Readings per transaction: `add` flushes by itself at this size.
     public let batchSize: Int
+    /// A device's block is written and a new one started past this many samples or bytes, so one
+    /// row stays a modest read for whoever looks at a burst.
+    public static let maxSamplesPerBlock = 1024
+    static let maxBytesPerBlock = 256 << 10
     private let insert: Statement
-    private var text: [UInt8] = []
+    /// One builder per device seen, reused across flushes (index by `builderIndex`).
+    private var builders: [SampleBlockBuilder] = []
+    private var builderIndex: [String: Int] = [:]
 
     public init(path: String, batchSize: Int = 2000, now: Double = Date().timeIntervalSince1970) throws {
         // 64 KiB pages for a new archive: a WAL frame is a page plus a 24-byte header, so with 4 KiB
@@ -27,14 +34,11 @@ public final class ReadingArchive {
         self.batchSize = batchSize
         try Migrator.migrate(db, schema: ReadingsSchema.name, migrations: ReadingsSchema.migrations, now: now)
         // Telemetry comes in bulk: checkpoint the WAL every ~64 MB instead of every ~4 MB (each
-        // checkpoint syncs the file; at a market's normal rate that is every few hours), and keep the
-        // (device, time) index in memory.
+        // checkpoint syncs the file; at a market's normal rate that is every few hours).
         let pageSize = Int(try db.scalar("PRAGMA page_size")?.integer ?? 4096)
         try db.execute("PRAGMA wal_autocheckpoint=\(max(1000, (64 << 20) / max(pageSize, 512)))")
         try db.execute("PRAGMA journal_size_limit=\(64 << 20)")
-        try db.execute("PRAGMA cache_size=-32768")
-        insert = try db.prepare("INSERT INTO samples (device, time, channels) VALUES (?, ?, ?)")
-        text.reserveCapacity(512)
+        insert = try db.prepare("INSERT INTO sample_blocks (device, first, last, count, columns, samples) VALUES (?, ?, ?, ?, ?, ?)")
     }
 
     /// Buffers readings taken together; flushes by itself when the batch is full.
@@ -49,21 +53,32 @@ public final class ReadingArchive {
     /// 10 batches, then the oldest are dropped and counted.
     public func flush() throws {
         guard !pending.isEmpty else { return }
+        // Builders start empty: a failed transaction left nothing behind, the retry rebuilds from `pending`.
+        for i in builders.indices { builders[i].reset() }
+        if builderIndex.count > 100_000 {  // ids come from registered devices; bound it anyway
+            builders.removeAll()
+            builderIndex.removeAll()
+        }
         do {
             var samples = 0
             try db.transaction {
                 for group in pending {
-                    // Readings of one hand-over normally share device and time; a change starts a new row.
+                    // Readings of one hand-over normally share device and time; a change starts a new sample.
                     var start = 0
                     while start < group.count {
                         let device = group[start].device, time = group[start].time
                         var end = start + 1
                         while end < group.count, group[end].time == time, group[end].device == device { end += 1 }
-                        try write(device: device, time: time, group[start..<end])
+                        let b = builder(device)
+                        builders[b].append(time: time, group[start..<end])
+                        if builders[b].count >= Self.maxSamplesPerBlock || builders[b].byteCount >= Self.maxBytesPerBlock {
+                            try write(b)
+                        }
                         samples += 1
                         start = end
                     }
                 }
+                for b in builders.indices where !builders[b].isEmpty { try write(b) }
             }
             archivedCount += pendingCount
             archivedSamples += samples
@@ -79,34 +94,86 @@ public final class ReadingArchive {
         }
     }
 
-    private func write(device: String, time: Double, _ readings: ArraySlice<Reading>) throws {
-        text.removeAll(keepingCapacity: true)
-        Self.pack(readings, into: &text)
-        try insert.bind(1, device)
-        try insert.bind(2, time)
-        try text.withUnsafeBufferPointer { try insert.bind(3, utf8: $0) }
-        try insert.run()
+    private func builder(_ device: String) -> Int {
+        if let i = builderIndex[device] { return i }
+        builders.append(SampleBlockBuilder(device: device))
+        builderIndex[device] = builders.count - 1
+        return builders.count - 1
     }
 
-    /// `channel=value` pairs joined by `;`: a number in the channel's canonical unit (integers without
-    /// a fraction, others as Swift prints a Double), a state name (`fault_open`), or `invalid` when the
-    /// device marked the value invalid (docs/schema.md).
-    static func pack(_ readings: ArraySlice<Reading>, into out: inout [UInt8]) {
-        for r in readings {
-            if !out.isEmpty { out.append(UInt8(ascii: ";")) }
-            var name = r.channel.name
-            name.withUTF8 { out.append(contentsOf: $0) }
-            out.append(UInt8(ascii: "="))
-            switch r.value {
-            case .number(let v):
-                appendNumber(v, to: &out)
-            case .state(let st):
-                var s = st.rawValue
-                s.withUTF8 { out.append(contentsOf: $0) }
-            case .invalid:
-                out.append(contentsOf: "invalid".utf8)
+    private func write(_ b: Int) throws {
+        try insert.bind(1, builders[b].device)
+        try insert.bind(2, builders[b].first)
+        try insert.bind(3, builders[b].last)
+        try insert.bind(4, Int64(builders[b].count))
+        try builders[b].columnText.withUnsafeBufferPointer { try insert.bind(5, utf8: $0) }
+        try builders[b].lines.withUnsafeBufferPointer { try insert.bind(6, utf8: $0) }
+        try insert.run()
+        builders[b].reset()
+    }
+
+    /// The archived samples of `device` with `from <= time <= through`, oldest first (blocks, then
+    /// rows of the older `samples` and `readings` tables in files written before schema 3). Throws
+    /// when a row is not in the documented format.
+    public func samples(device: String, from: Double = -.infinity, through: Double = .infinity) throws -> [ArchivedSample] {
+        try Self.samples(in: db, device: device, from: from, through: through)
+    }
+
+    /// The same from any connection to an archive file, e.g. a read-only one beside a running edge;
+    /// tables an older file lacks are skipped.
+    public static func samples(in db: SQLiteConnection, device: String, from: Double = -.infinity,
+                               through: Double = .infinity) throws -> [ArchivedSample] {
+        let tables = Set(try db.query("SELECT name FROM sqlite_master WHERE type = 'table'") { $0.text(0) })
+        let lo = from.isFinite ? from : -Double.greatestFiniteMagnitude
+        let hi = through.isFinite ? through : Double.greatestFiniteMagnitude
+        var out: [ArchivedSample] = []
+        let blocks = !tables.contains("sample_blocks") ? [] : try db.query("""
+            SELECT rowid, columns, samples FROM sample_blocks WHERE device = ? AND last >= ? AND first <= ? ORDER BY first, rowid
+            """, [.text(device), .real(lo), .real(hi)]) { ($0.int(0), $0.text(1), $0.text(2)) }
+        for (rowid, columns, text) in blocks {
+            guard let block = ArchivedSample.unpack(device: device, columns: columns, samples: text) else {
+                throw ReadingArchiveError(text: "sample_blocks row \(rowid) of device \(device) is not in the block format")
+            }
+            out += block.filter { $0.time >= lo && $0.time <= hi }
+        }
+        let rows = !tables.contains("samples") ? [] : try db.query("SELECT rowid, time, channels FROM samples WHERE device = ? AND time >= ? AND time <= ? ORDER BY time, rowid",
+                                [.text(device), .real(lo), .real(hi)]) { ($0.int(0), $0.double(1), $0.text(2)) }
+        for (rowid, time, packed) in rows {
+            guard let s = ArchivedSample.unpack(device: device, time: time, packed: packed) else {
+                throw ReadingArchiveError(text: "samples row \(rowid) of device \(device) is not channel=value pairs")
+            }
+            out.append(s)
+        }
+        let old = !tables.contains("readings") ? [] : try db.query("""
+            SELECT time, channel, value, state FROM readings WHERE device = ? AND time >= ? AND time <= ? ORDER BY time, rowid
+            """, [.text(device), .real(lo), .real(hi)]) { r -> (Double, String, String) in
+            let value = r.optionalDouble(2).map(Self.format) ?? r.optionalText(3) ?? "invalid"
+            return (r.double(0), r.text(1), value)
+        }
+        var legacy: [ArchivedSample] = []
+        for (time, channel, value) in old {
+            if let last = legacy.last, last.time == time {
+                legacy[legacy.count - 1].values.append((channel, value))
+            } else {
+                legacy.append(ArchivedSample(device: device, time: time, values: [(channel, value)]))
             }
         }
+        out += legacy
+        // Stable: blocks of one flush are in arrival order, older tables after; order all by time.
+        return out.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+    }
+
+    /// Samples archived in all (blocks and older rows), for status and tests.
+    public func sampleCount() throws -> Int {
+        let blocks = try db.scalar("SELECT COALESCE(SUM(count), 0) FROM sample_blocks")?.integer ?? 0
+        let rows = try db.scalar("SELECT COUNT(*) FROM samples")?.integer ?? 0
+        return Int(blocks + rows)
+    }
+
+    static func format(_ v: Double) -> String {
+        var out: [UInt8] = []
+        appendNumber(v, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// As Swift prints a Double (`String(v)`: the shortest text that reads back as `v`), without making a
@@ -160,4 +227,10 @@ public final class ReadingArchive {
             for k in stride(from: n - 1, through: 0, by: -1) { out.append(d[k]) }
         }
     }
+}
+
+/// An archive row that is not in the documented format (a file edited by hand, or damaged).
+public struct ReadingArchiveError: Error, CustomStringConvertible, Sendable {
+    public let text: String
+    public var description: String { text }
 }

@@ -80,6 +80,11 @@ public final class Statement {
         if rc != SQLITE_OK { throw connection.error(rc, sql: sql) }
     }
 
+    public func bind(_ index: Int32, _ value: Int64) throws(SQLiteError) {
+        let rc = sqlite3_bind_int64(handle, index, value)
+        if rc != SQLITE_OK { throw connection.error(rc, sql: sql) }
+    }
+
     public func bind(_ index: Int32, _ value: String) throws(SQLiteError) {
         let rc = sqlite3_bind_text(handle, index, value, -1, csqlite_transient())
         if rc != SQLITE_OK { throw connection.error(rc, sql: sql) }

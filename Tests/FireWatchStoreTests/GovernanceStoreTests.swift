@@ -175,30 +175,117 @@ struct DeviceAddressTests {
 
 @Suite("readings archive")
 struct ReadingArchiveTests {
-    @Test("one row per sample, every channel packed with its value, state or invalid mark")
-    func packsSamples() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ra-\(UUID().uuidString.prefix(8))")
+    static func archive(_ name: String, batchSize: Int = 100) throws -> (ReadingArchive, URL) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ra-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return (try ReadingArchive(path: dir.appendingPathComponent("r.db").path, batchSize: batchSize), dir)
+    }
+
+    static func r(_ device: String, _ channel: String, _ value: Reading.Value, _ time: Double) -> Reading {
+        Reading(device: device, channel: Channel(unchecked: channel), value: value, time: time)
+    }
+
+    @Test("one block per device per flush: the channel names once, a line per sample with its values, states and invalid marks")
+    func blocksPerDevice() throws {
+        let (archive, dir) = try Self.archive("blocks")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let archive = try ReadingArchive(path: dir.appendingPathComponent("r.db").path, batchSize: 100)
         let poll1: [Reading] = [
-            Reading(device: "D1", channel: Channel(unchecked: "residual_current.1"), value: .number(123), time: 10),
-            Reading(device: "D1", channel: Channel(unchecked: "temperature.1"), value: .number(31.5), time: 10),
-            Reading(device: "D1", channel: Channel(unchecked: "state.temperature.2"), value: .state(.faultOpen), time: 10),
-            Reading(device: "D1", channel: Channel(unchecked: "temperature.2"), value: .invalid, time: 10),
+            Self.r("D1", "residual_current.1", .number(123), 10),
+            Self.r("D1", "temperature.1", .number(31.5), 10),
+            Self.r("D1", "state.temperature.2", .state(.faultOpen), 10),
+            Self.r("D1", "temperature.2", .invalid, 10),
         ]
-        let poll2 = [Reading(device: "D2", channel: Channel(unchecked: "residual_current.1"), value: .number(40), time: 10),
-                     Reading(device: "D1", channel: Channel(unchecked: "residual_current.1"), value: .number(125), time: 15)]
+        let poll2 = [Self.r("D2", "residual_current.1", .number(40), 10),
+                     Self.r("D1", "residual_current.1", .number(125), 15)]
         try archive.add(poll1)
         try archive.add(poll2)
         try archive.flush()
-        let rows = try archive.db.query("SELECT device, time, channels FROM samples ORDER BY rowid") { ($0.text(0), $0.double(1), $0.text(2)) }
-        #expect(rows.count == 3)
-        #expect(rows[0].0 == "D1" && rows[0].1 == 10)
-        #expect(rows[0].2 == "residual_current.1=123;temperature.1=31.5;state.temperature.2=fault_open;temperature.2=invalid")
-        #expect(rows[1].2 == "residual_current.1=40")
-        #expect(rows[2].0 == "D1" && rows[2].1 == 15)
-        #expect(archive.archivedCount == 6)
+        let rows = try archive.db.query("SELECT device, first, last, count, columns, samples FROM sample_blocks ORDER BY rowid") {
+            ($0.text(0), $0.double(1), $0.double(2), $0.int(3), $0.text(4), $0.text(5))
+        }
+        #expect(rows.count == 2)
+        #expect(rows[0].0 == "D1" && rows[0].1 == 10 && rows[0].2 == 15 && rows[0].3 == 2)
+        #expect(rows[0].4 == "residual_current.1;temperature.1;state.temperature.2;temperature.2")
+        #expect(rows[0].5 == "10;123;31.5;fault_open;invalid\n15;125")
+        #expect(rows[1].0 == "D2" && rows[1].4 == "residual_current.1" && rows[1].5 == "10;40")
+        #expect(archive.archivedCount == 6 && archive.archivedSamples == 3)
+
+        let d1 = try archive.samples(device: "D1")
+        #expect(d1.map(\.time) == [10, 15])
+        #expect(d1[0].packed == "residual_current.1=123;temperature.1=31.5;state.temperature.2=fault_open;temperature.2=invalid")
+        #expect(d1[1].packed == "residual_current.1=125")
+        #expect(try archive.samples(device: "D1", from: 11).map(\.time) == [15])
+        #expect(try archive.samples(device: "D1", through: 14.9).map(\.time) == [10])
+        #expect(try archive.samples(device: "D3").isEmpty)
+        #expect(try archive.sampleCount() == 3)
+    }
+
+    @Test("readings out of column order, channels appearing later and a channel twice in one sample all read back as sent")
+    func irregularSamples() throws {
+        let (archive, dir) = try Self.archive("irregular")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let samples: [[Reading]] = [
+            [Self.r("D1", "temperature.1", .number(30), 1), Self.r("D1", "temperature.2", .number(31), 1)],
+            [Self.r("D1", "temperature.2", .number(32), 2), Self.r("D1", "temperature.1", .number(33), 2)],   // swapped
+            [Self.r("D1", "arc.1", .number(1), 3)],                                                              // new column
+            [Self.r("D1", "temperature.1", .number(34), 4), Self.r("D1", "temperature.1", .number(35), 4)],   // twice
+            [Self.r("D1", "device.online", .number(0), 5)],
+        ]
+        for s in samples { try archive.add(s) }
+        try archive.flush()
+        let back = try archive.samples(device: "D1")
+        #expect(back.map(\.time) == [1, 2, 3, 4, 5])
+        #expect(back[0].packed == "temperature.1=30;temperature.2=31")
+        // Read back in column order: the values per channel are what matters, not their order.
+        #expect(Set(back[1].values.map { "\($0.channel)=\($0.value)" }) == ["temperature.2=32", "temperature.1=33"])
+        #expect(back[2].packed == "arc.1=1")
+        #expect(back[3].values.map(\.value).sorted() == ["34", "35"] && back[3].values.allSatisfy { $0.channel == "temperature.1" })
+        #expect(back[4].packed == "device.online=0")
+        let rows = try archive.db.query("SELECT count, columns FROM sample_blocks") { ($0.int(0), $0.text(1)) }
+        #expect(rows.count == 1 && rows[0].0 == 5)
+        #expect(rows[0].1 == "temperature.1;temperature.2;arc.1;temperature.1;device.online")
+    }
+
+    @Test("a device's burst is split into blocks of at most maxSamplesPerBlock samples, in order")
+    func blockCap() throws {
+        let (archive, dir) = try Self.archive("cap", batchSize: 1_000_000)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let n = ReadingArchive.maxSamplesPerBlock * 2 + 7
+        for t in 0..<n { try archive.add([Self.r("D1", "residual_current.1", .number(Double(t)), Double(t))]) }
+        try archive.flush()
+        let counts = try archive.db.query("SELECT count FROM sample_blocks ORDER BY rowid") { $0.int(0) }
+        #expect(counts == [Int64(ReadingArchive.maxSamplesPerBlock), Int64(ReadingArchive.maxSamplesPerBlock), 7])
+        let back = try archive.samples(device: "D1")
+        #expect(back.count == n && back.enumerated().allSatisfy { $0.element.time == Double($0.offset) && $0.element.values[0].value == "\($0.offset)" })
+    }
+
+    @Test("rows of an archive written before blocks (samples, readings tables) still read back")
+    func olderRows() throws {
+        let (archive, dir) = try Self.archive("older")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try archive.db.execute("INSERT INTO samples (device, time, channels) VALUES ('D1', 5, 'residual_current.1=99;state.residual_current.1=normal')")
+        try archive.db.execute("INSERT INTO readings (device, channel, time, value, state) VALUES ('D1', 'temperature.1', 3, 21.5, NULL), ('D1', 'state.temperature.1', 3, NULL, 'fault_open')")
+        try archive.add([Self.r("D1", "residual_current.1", .number(100), 7)])
+        try archive.flush()
+        let back = try archive.samples(device: "D1")
+        #expect(back.map(\.time) == [3, 5, 7])
+        #expect(back[0].packed == "temperature.1=21.5;state.temperature.1=fault_open")
+        #expect(back[1].packed == "residual_current.1=99;state.residual_current.1=normal")
+        #expect(try archive.sampleCount() == 2)  // blocks and samples rows; the one-row-per-channel table predates counting
+    }
+
+    @Test("a failed flush leaves nothing half-written: the retry writes each sample once")
+    func failedFlushRetries() throws {
+        let (archive, dir) = try Self.archive("retry")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try archive.add([Self.r("D1", "residual_current.1", .number(1), 1)])
+        try archive.db.execute("CREATE TRIGGER refuse BEFORE INSERT ON sample_blocks BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END")
+        #expect(throws: (any Error).self) { try archive.flush() }
+        try archive.add([Self.r("D1", "residual_current.1", .number(2), 2)])
+        try archive.db.execute("DROP TRIGGER refuse")
+        try archive.flush()
+        #expect(try archive.samples(device: "D1").map(\.packed) == ["residual_current.1=1", "residual_current.1=2"])
+        #expect(archive.archivedCount == 2 && archive.droppedCount == 0)
     }
 }
 

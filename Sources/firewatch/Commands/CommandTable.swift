@@ -8,7 +8,7 @@ enum Commands {
         Quick start: `firewatch demo` runs a simulated market end to end into firewatch.db,
         then `firewatch hazard list` shows the hazard records it opened.
         """,
-        subcommands: [demo, edge, office, simulate, status, deviceGroup, premisesGroup, hazardGroup, inspectionGroup,
+        subcommands: [demo, edge, office, simulate, status, readings, deviceGroup, premisesGroup, hazardGroup, inspectionGroup,
                       rulesGroup, profilesGroup, uplinkGroup])
 
     static let deviceGroup = CommandSpec(
