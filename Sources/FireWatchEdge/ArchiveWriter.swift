@@ -47,7 +47,7 @@ final class ArchiveWriter: @unchecked Sendable {
         self.maxBacklog = maxBacklog
         self.maxWait = maxWait
         self.flushInterval = flushInterval
-        try startOwnerThread(name: "firewatch.archive", finished: finished,
+        try startOwnerThread(name: "fw archive", finished: finished,
                              open: { try ReadingArchive(path: path, batchSize: batchSize, now: now) },
                              run: { [self] archive in run(archive, log: log, storageFault: storageFault) })
     }

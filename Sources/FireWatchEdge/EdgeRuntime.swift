@@ -51,7 +51,7 @@ public final class EdgeRuntime: @unchecked Sendable {
 
     /// Opens the pipeline on its own thread, then starts `sources` feeding it.
     public func start(sources: [any IngestSource]) throws {
-        thread = try startOwnerThread(name: "firewatch.pipeline", finished: finished, open: { [self] in
+        thread = try startOwnerThread(name: "fw pipeline", finished: finished, open: { [self] in
             let pipeline = try EdgePipeline(setup: setup, queue: queue, observer: observer, progress: progress,
                                             registrations: registrations, makeDelivery: makeDelivery)
             progress.archive.withLock { $0 = pipeline.archive }

@@ -79,6 +79,7 @@ final class EdgeStatusWriter: Sendable {
 
     func start() {
         let t = Thread { [self] in
+            nameThisThread("fw status")
             while !stopped.load(ordering: .acquiring) {
                 write()
                 _ = wake.wait(timeout: .now() + interval)

@@ -1,3 +1,4 @@
+import FireWatchCore
 import Foundation
 import Synchronization
 
@@ -10,6 +11,7 @@ func startOwnerThread<Owned>(name: String, finished: DispatchSemaphore, open: @e
     let opened = DispatchSemaphore(value: 0)
     let failure = Mutex<(any Error)?>(nil)
     let thread = Thread {
+        nameThisThread(name)
         let owned: Owned
         do {
             owned = try open()

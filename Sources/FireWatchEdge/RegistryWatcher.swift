@@ -59,6 +59,7 @@ final class RegistryWatcher: @unchecked Sendable {
 
     func start() {
         let t = Thread { [self] in
+            nameThisThread("fw registry")
             while !stopped.load(ordering: .acquiring) {
                 _ = wake.wait(timeout: .now() + interval)
                 if stopped.load(ordering: .acquiring) { break }

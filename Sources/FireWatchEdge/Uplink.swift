@@ -147,6 +147,7 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
     public func start() {
         client.start()
         let t = Thread { [self] in
+            nameThisThread("fw uplink")
             self.run()
             self.finished.signal()
         }

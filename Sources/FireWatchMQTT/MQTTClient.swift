@@ -1,4 +1,5 @@
 import CMosquitto
+import FireWatchCore
 import Foundation
 import Synchronization
 
@@ -159,6 +160,7 @@ public final class MQTTClient: @unchecked Sendable {
         }
         precondition(first, "MQTTClient.start() called twice")
         let t = Thread { [self] in
+            nameThisThread("fw mqtt \(self.options.clientID)")
             self.loopThread.withLock { $0 = pthread_self() }
             self.run()
             self.finished.signal()

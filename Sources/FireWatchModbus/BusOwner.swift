@@ -54,7 +54,10 @@ final class BusOwner: @unchecked Sendable {
         defer { lock.unlock() }
         guard !started else { return }
         started = true
-        let t = Thread { [self] in run() }
+        let t = Thread { [self] in
+            nameThisThread("fw bus \(endpoint.key)")
+            run()
+        }
         t.name = "modbus \(endpoint.key)"
         t.stackSize = 256 * 1024
         t.start()

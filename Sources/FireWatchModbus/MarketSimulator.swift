@@ -85,6 +85,7 @@ public final class MarketSimulator: Sendable {
         let result = Mutex<Result<[Endpoint], ModbusError>?>(nil)
         let options = options, wake = wakeFDs.read
         let t = Thread { [self] in
+            nameThisThread("fw simulator")
             let server: SimulatorServer
             do {
                 server = try SimulatorServer(options: options, wakeFD: wake)

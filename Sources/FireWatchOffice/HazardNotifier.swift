@@ -35,6 +35,7 @@ public final class HazardNotifier: Sendable {
         self.capacity = capacity
         self.log = log
         let t = Thread { [self] in
+            nameThisThread("fw notifier")
             self.run()
             self.finished.signal()
         }

@@ -1,3 +1,4 @@
+import FireWatchCore
 import Foundation
 import Synchronization
 
@@ -47,6 +48,7 @@ public final class RegistrySyncWorker: @unchecked Sendable {
                       tick: @escaping @Sendable (SQLiteGovernanceStore) -> Void) {
         started.withLock { $0 = true }
         let t = Thread { [self] in
+            nameThisThread("fw \(name)")
             defer { finished.signal() }
             guard let store = open(prepare) else { return }
             while !stopping.withLock({ $0 }) {

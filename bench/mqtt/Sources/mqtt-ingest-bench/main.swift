@@ -117,10 +117,27 @@ while Date().timeIntervalSince(t0) < timeout {
     usleep(1000)
 }
 let tEvaluated = Date().timeIntervalSince(t0)
+let threads = threadCPU()  // before stop: the threads end with it
 assembly.stop()
 let wall = Date().timeIntervalSince(t0)
 let cpu = cpuSeconds() - cpu0
 let snap = ingest.snapshot()
 let p = runtime.progress
-print(#"{"messages":\#(snap.messages),"accepted":\#(snap.accepted),"rejected":\#(snap.rejected),"rate_limited":\#(snap.rateLimited),"readings":\#(p.readingsEvaluated),"archived":\#(p.readingsArchived),"samples":\#(p.samplesArchived),"not_archived":\#(p.readingsNotArchived),"overflowed":\#(runtime.queue.counters.overflowed),"seconds":\#(wall),"evaluated_seconds":\#(tEvaluated),"cpu_seconds":\#(cpu)}"#)
+print(#"{"messages":\#(snap.messages),"accepted":\#(snap.accepted),"rejected":\#(snap.rejected),"rate_limited":\#(snap.rateLimited),"readings":\#(p.readingsEvaluated),"archived":\#(p.readingsArchived),"samples":\#(p.samplesArchived),"not_archived":\#(p.readingsNotArchived),"overflowed":\#(runtime.queue.counters.overflowed),"seconds":\#(wall),"evaluated_seconds":\#(tEvaluated),"cpu_seconds":\#(cpu),"thread_cpu_seconds":{\#(threads.map { "\"\($0.0)\":\(String(format: "%.3f", $0.1))" }.joined(separator: ","))}}"#)
+
+/// CPU seconds (user + system) of each live thread of this process since it started, by thread name
+/// (threads of one name summed), from /proc/self/task.
+func threadCPU() -> [(String, Double)] {
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    var byName: [String: Double] = [:]
+    for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
+        guard let comm = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8),
+              let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+        byName[comm.trimmingCharacters(in: .whitespacesAndNewlines), default: 0] += (user + system) / ticks
+    }
+    return byName.sorted { $0.value > $1.value }
+}
 exit(snap.messages >= expected && snap.rejected == 0 && p.readingsArchived == p.readingsEvaluated ? 0 : 1)
