@@ -6,19 +6,30 @@ import Foundation
 
 extension ModbusPoller: IngestSource {}
 
-/// An MQTT broker connection with the ingest bound to it, started and stopped together.
+/// An MQTT broker connection with the ingest bound to it through a decode thread, started and
+/// stopped together: the network thread only reads, the decode thread maps (MQTTDecodeStage).
 final class MQTTSource: IngestSource {
     let client: MQTTClient
     let ingest: MQTTIngest
+    let stage: MQTTDecodeStage
 
     init(client: MQTTClient, ingest: MQTTIngest) {
         self.client = client
         self.ingest = ingest
-        ingest.attach(to: client)
+        stage = MQTTDecodeStage { [ingest] message in ingest.handle(message) }
+        ingest.attach(to: client, through: stage)
     }
 
-    func start() { client.start() }
-    func stop() { client.stop() }
+    func start() {
+        stage.start()
+        client.start()
+    }
+
+    /// The client first (no more messages), then the stage decodes what it holds.
+    func stop() {
+        client.stop()
+        stage.stop()
+    }
 }
 
 /// Builds a runnable edge from its configuration: devices and their profiles, rules, sources, delivery.

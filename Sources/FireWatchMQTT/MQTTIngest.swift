@@ -63,8 +63,9 @@ public struct MQTTIngestSnapshot: Sendable, Equatable {
 /// MQTT device ingestion: binds each message to a registered device through the profiles' topic
 /// patterns, decodes it, and hands the readings to the sink.
 ///
-/// Runs on the MQTT client's network thread: decoding is a pure, bounded computation and the sink
-/// never blocks for long (ReadingSink), so nothing here blocks the callback. Bad input never crashes
+/// Runs on the decode thread of an `MQTTDecodeStage` (the edge) or on the MQTT client's network
+/// thread (probe, tests): decoding is a pure, bounded computation and the sink never blocks for long
+/// (ReadingSink). Bad input never crashes
 /// and is never silent: one log line naming device, topic and what was wrong, counted per device and
 /// reported to the monitor. Unregistered device ids are quarantined (counted, logged once per id) and
 /// never become readings. A token bucket per device drops (and counts) floods before decoding.
@@ -159,9 +160,15 @@ public final class MQTTIngest: Sendable {
     /// The distinct subscription filters of all profiles.
     public var topicFilters: [String] { Array(Set(profiles.map(\.topic.filter))).sorted() }
 
-    /// Installs the message handler and subscribes every profile's filter at QoS 1. Call before `client.start()`.
-    public func attach(to client: MQTTClient) {
-        client.onMessage = { [self] message in self.handle(message) }
+    /// Installs the message handler and subscribes every profile's filter at QoS 1. Call before
+    /// `client.start()`. With a `stage`, messages are decoded on its thread instead of the client's
+    /// network thread (the edge's way; start and stop the stage with the client).
+    public func attach(to client: MQTTClient, through stage: MQTTDecodeStage? = nil) {
+        if let stage {
+            client.onMessage = { message in stage.submit(message) }
+        } else {
+            client.onMessage = { [self] message in self.handle(message) }
+        }
         for filter in topicFilters { client.subscribe(filter, qos: 1) }
     }
 

@@ -1,14 +1,77 @@
 import FireWatchCore
 @testable import FireWatchEdge
+import FireWatchMQTT
 import FireWatchStore
 import Foundation
 import Synchronization
 import Testing
 
-@Suite("edge ingest parts: queue back-pressure, archive writer, status writer")
+@Suite("edge ingest parts: decode stage, queue back-pressure, archive writer, status writer")
 struct EdgeIngestPartsTests {
     static func batch(_ device: String, time: Double, n: Int = 3) -> [Reading] {
         (0..<n).map { Reading(device: device, channel: Channel(unchecked: "temperature.\($0 + 1)"), value: .number(20 + Double($0)), time: time) }
+    }
+
+    static func message(_ n: Int, bytes: Int = 10) -> MQTTMessage {
+        MQTTMessage(topic: "t/\(n)", payload: Array(repeating: UInt8(ascii: "x"), count: bytes))
+    }
+
+    @Test("the decode stage hands every message to its thread in arrival order, and stop() decodes what it still holds")
+    func decodeStageOrder() throws {
+        let seen = Mutex<[String]>([])
+        let threads = Mutex<Set<String>>([])
+        let stage = MQTTDecodeStage(capacity: 64) { m in
+            let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?"
+            threads.withLock { _ = $0.insert(name.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            seen.withLock { $0.append(m.topic) }
+        }
+        stage.start()
+        for n in 0..<5_000 { stage.submit(Self.message(n)) }
+        stage.stop()
+        stage.stop()  // idempotent
+        #expect(seen.withLock { $0 } == (0..<5_000).map { "t/\($0)" })
+        #expect(threads.withLock { $0 } == ["fw mqtt decode"], "decoded on the stage's named thread only")
+        stage.submit(Self.message(9))  // a late callback after stop is handled, not lost
+        #expect(seen.withLock { $0.last } == "t/9")
+    }
+
+    @Test("a full decode stage holds the network thread (nothing dropped) until its thread makes room")
+    func decodeStageBackPressure() throws {
+        let gate = DispatchSemaphore(value: 0)
+        let handled = Atomic<Int>(0)
+        let stage = MQTTDecodeStage(capacity: 4, capacityBytes: 1 << 20) { _ in
+            if handled.load(ordering: .acquiring) == 0 { gate.wait() }  // the first message blocks the decoder
+            handled.add(1, ordering: .releasing)
+        }
+        stage.start()
+        let submitted = Atomic<Int>(0)
+        let network = Thread {
+            for n in 0..<100 {
+                stage.submit(Self.message(n))
+                submitted.add(1, ordering: .releasing)
+            }
+        }
+        network.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        // The decoder is stuck on message 0 (with whatever it took along); the buffer is full at 4 and
+        // the network thread waits instead of dropping.
+        #expect(stage.depth == 4)
+        #expect(submitted.load(ordering: .acquiring) < 100)
+        gate.signal()
+        let deadline = Date(timeIntervalSinceNow: 5)
+        while handled.load(ordering: .acquiring) < 100, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(handled.load(ordering: .acquiring) == 100 && submitted.load(ordering: .acquiring) == 100)
+        stage.stop()
+    }
+
+    @Test("the byte bound holds big payloads back too, but a single message over it still passes")
+    func decodeStageBytes() throws {
+        let handled = Mutex<[Int]>([])
+        let stage = MQTTDecodeStage(capacity: 1000, capacityBytes: 100) { m in handled.withLock { $0.append(m.payload.count) } }
+        stage.start()
+        for n in 0..<20 { stage.submit(Self.message(n, bytes: n == 7 ? 500 : 60)) }
+        stage.stop()
+        #expect(handled.withLock { $0.count } == 20 && handled.withLock { $0[7] } == 500)
     }
 
     @Test("a full queue holds the producer until the consumer makes room, then takes its batch")
@@ -48,7 +111,7 @@ struct EdgeIngestPartsTests {
         #expect(c.accepted == 3 && c.overflowed == 12 && c.depth == 3)
     }
 
-    @Test("the archive writer commits every hand-over as one row per sample, counts held and over-bound readings, and stops clean")
+    @Test("the archive writer commits every hand-over (one block per device), counts held and over-bound readings, and stops clean")
     func archiveWriter() throws {
         let dir = TestSupport.temporaryDirectory("archive-writer")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -66,10 +129,10 @@ struct EdgeIngestPartsTests {
         writer.stop()  // idempotent
         let c = writer.counters
         #expect(c.archived == 9 && c.samples == 3 && c.notArchived == 15 && c.backlog == 0, "\(c)")
-        let db = try SQLiteConnection(path: path, readOnly: true)
-        let rows = try db.query("SELECT device, channels FROM samples ORDER BY rowid") { ($0.text(0), $0.text(1)) }
-        #expect(rows.map(\.0) == ["D1", "D2", "D5"])
-        #expect(rows[0].1 == "temperature.1=20;temperature.2=21;temperature.3=22")
+        let archive = try ReadingArchive(path: path, now: 0)
+        let back = try ["D1", "D2", "D3", "D4", "D5"].flatMap { try archive.samples(device: $0) }
+        #expect(back.map(\.device) == ["D1", "D2", "D5"])
+        #expect(back[0].packed == "temperature.1=20;temperature.2=21;temperature.3=22")
         #expect(logs.withLock { $0 }.isEmpty, "\(logs.withLock { $0 })")
     }
 
