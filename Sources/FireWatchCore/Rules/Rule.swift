@@ -33,7 +33,9 @@ public struct Rule: Sendable {
     public var horizon: Double { max(onDelay, offDelay, program.longestDuration) }
 
     /// The pattern matching `channel` and what its `*` stands for.
-    func match(_ channel: String) -> String? {
+    func match(_ channel: String) -> String? { Rule.match(patterns, channel) }
+
+    static func match(_ patterns: [ChannelPattern], _ channel: String) -> String? {
         for p in patterns { if let b = p.binding(for: channel) { return b } }
         return nil
     }

@@ -95,9 +95,14 @@ public final class RuleEngine {
     private var slotChannel: [String] = []
     private var machineBinding: [String] = []
     private var scratch: [Double] = []
+    /// Per rule, its channel patterns, nil for a device-level rule. Kept apart from `rules` because
+    /// reading a Rule out of it copied the whole struct (program, texts) for every new slot: perf showed
+    /// it in a backlog's first seconds, when every device's slots are created.
+    private let channelPatterns: [[ChannelPattern]?]
 
     public init(rules: RuleSet) {
         self.rules = rules
+        channelPatterns = rules.rules.map { $0.isDeviceLevel ? nil : $0.patterns }
         t = .allocate(capacity: 1)
         t.initialize(to: Tables())
         lookup = .allocate(capacity: 1)
@@ -214,8 +219,9 @@ public final class RuleEngine {
         let d = t.pointee.slots[Int(s)].device
         let first = Int32(t.pointee.machines.count)
         var count: Int32 = 0
-        for (ri, r) in rules.rules.enumerated() where !r.isDeviceLevel {
-            if let b = r.match(channel) {
+        for (ri, patterns) in channelPatterns.enumerated() {
+            guard let patterns else { continue }
+            if let b = Rule.match(patterns, channel) {
                 _ = makeMachine(rule: ri, slot: s, device: d, binding: b, channel: channel)
                 count += 1
             }
