@@ -176,3 +176,42 @@ struct EdgeIngestPartsTests {
         #expect(status.lines.contains("archive: 5 readings stored"))
     }
 }
+
+@Suite("firewatch readings")
+struct ReadingsCommandTests {
+    @Test("prints a device's archived samples in local time, as JSON lines, within --since/--until; bad input exits 64 or 1")
+    func readingsCommand() throws {
+        let dir = TestSupport.temporaryDirectory("readings-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        do {
+            let archive = try ReadingArchive(path: dir.appendingPathComponent("readings.db").path, now: 0)
+            // 2026-12-04 10:00:00 and 10:01:00 in Asia/Shanghai
+            for (t, v) in [(1_796_349_600.0, 123.0), (1_796_349_660.0, 125.5)] {
+                try archive.add([Reading(device: "SN1", channel: Channel(unchecked: "residual_current.1"), value: .number(v), time: t),
+                                 Reading(device: "SN1", channel: Channel(unchecked: "state.temperature.1"), value: .state(.faultOpen), time: t)])
+            }
+            try archive.flush()
+        }
+        let text = try firewatch(["readings", "--data", dir.path, "SN1"])
+        #expect(text.status == 0, "\(text.err)")
+        #expect(text.out == """
+            2026-12-04 10:00:00  residual_current.1=123  state.temperature.1=fault_open
+            2026-12-04 10:01:00  residual_current.1=125.5  state.temperature.1=fault_open
+
+            """)
+        let json = try firewatch(["readings", "--data", dir.path, "SN1", "--since", "2026-12-04 10:00:30", "--json"])
+        #expect(json.status == 0)
+        let lines = json.out.split(separator: "\n")
+        #expect(lines.count == 1)
+        let object = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        let channels = object?["channels"] as? [String: Any]
+        #expect(channels?["residual_current.1"] as? Double == 125.5 && channels?["state.temperature.1"] as? String == "fault_open")
+        #expect(object?["time"] as? String == "2026-12-04T02:01:00Z")
+        let none = try firewatch(["readings", "--data", dir.path, "SN1", "--until", "2026-12-03"])
+        #expect(none.status == 0 && none.out.contains("没有存档读数"))
+        #expect(try firewatch(["readings", "--data", dir.path, "SN1", "--since", "yesterday"]).status == 64)
+        #expect(try firewatch(["readings", "--data", dir.path]).status == 64)
+        let missing = try firewatch(["readings", "--data", dir.appendingPathComponent("nope").path, "SN1"])
+        #expect(missing.status == 1 && missing.err.contains("no readings archive"))
+    }
+}
