@@ -77,21 +77,14 @@ public final class MQTTIngest: Sendable {
     /// Rejections logged per device before logging only every 100th.
     static let loggedRejectionsPerDevice = 50
 
-    /// One registered device with the profile that decodes it (a class: one retain per message, not
-    /// a copy of every field).
-    /// A profile behind one reference: the per-message path reads it in place instead of copying
-    /// the whole struct (a dozen retains) for every message.
-    private final class ProfileRef: Sendable {
-        let profile: MQTTProfile
-        init(_ profile: MQTTProfile) { self.profile = profile }
-    }
-
+    /// One registered device with the profile that decodes it (a class: one retain per message).
+    /// A profile is itself one reference (`MQTTProfile.Storage`), so it is kept by value.
     private final class Binding: Sendable {
         let device: Device
-        let profile: Result<ProfileRef, MQTTBindingError>
+        let profile: Result<MQTTProfile, MQTTBindingError>
         /// The device's index in `State.perDevice`, kept across `updateDevices`.
         let slot: Int
-        init(device: Device, profile: Result<ProfileRef, MQTTBindingError>, slot: Int) {
+        init(device: Device, profile: Result<MQTTProfile, MQTTBindingError>, slot: Int) {
             self.device = device
             self.profile = profile
             self.slot = slot
@@ -127,7 +120,6 @@ public final class MQTTIngest: Sendable {
     }
 
     public let profiles: [MQTTProfile]
-    private let refs: [ProfileRef]
     private let sink: any ReadingSink
     private let monitor: (any IngestMonitor)?
     private let rateLimit: MQTTRateLimit
@@ -147,7 +139,6 @@ public final class MQTTIngest: Sendable {
                 wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 monotonicClock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
         self.profiles = profiles
-        refs = profiles.map(ProfileRef.init)
         self.sink = sink
         self.monitor = monitor
         self.rateLimit = rateLimit
@@ -174,14 +165,14 @@ public final class MQTTIngest: Sendable {
 
     /// Replaces the registered devices (at runtime, from any thread).
     public func updateDevices(_ devices: [String: Device], profileParameters: [String: [String: String]] = [:]) {
-        var bindings: [String: (Device, Result<ProfileRef, MQTTBindingError>)] = [:]
-        let byID = Dictionary(refs.map { ($0.profile.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var bindings: [String: (Device, Result<MQTTProfile, MQTTBindingError>)] = [:]
+        let byID = Dictionary(profiles.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for (mqttID, device) in devices {
-            let profile: Result<ProfileRef, MQTTBindingError>
+            let profile: Result<MQTTProfile, MQTTBindingError>
             if let p = byID[device.profileID] {
                 if let params = profileParameters[device.id] ?? profileParameters[mqttID] {
                     do {
-                        profile = .success(ProfileRef(try p.profile.specialised(parameters: params, source: "registration of \(device.id)")))
+                        profile = .success(try p.specialised(parameters: params, source: "registration of \(device.id)"))
                     } catch {
                         log("mqtt: device \(device.id): profile parameters rejected: \(error)")
                         profile = .failure(MQTTBindingError(text: "registration parameters are invalid: \(error)"))
@@ -245,15 +236,15 @@ public final class MQTTIngest: Sendable {
             s.counters.messages += 1
             return s.bindings
         }
-        for ref in refs {
-            guard ref.profile.topic.match(topic) != nil else { continue }
+        for profile in profiles {
+            guard profile.topic.match(topic) != nil else { continue }
             let id: Result<String, MQTTPayloadRejection>
-            if ref.profile.topic.capturesDevice {
-                id = ref.profile.deviceID(topic: topic, fields: nil)
+            if profile.topic.capturesDevice {
+                id = profile.deviceID(topic: topic, fields: nil)
             } else {
-                switch fields(for: ref.profile) {
+                switch fields(for: profile) {
                 case .failure(let r): id = .failure(r)
-                case .success(let f): id = ref.profile.deviceID(topic: topic, fields: f)
+                case .success(let f): id = profile.deviceID(topic: topic, fields: f)
                 }
             }
             guard case .success(let deviceID) = id else {
@@ -261,8 +252,8 @@ public final class MQTTIngest: Sendable {
                 continue
             }
             guard let binding = bindings[deviceID] else { unknownID = unknownID ?? deviceID; continue }
-            if binding.device.profileID == ref.profile.id { chosen = binding; chosenID = deviceID; break }
-            mismatch = mismatch ?? (binding, ref.profile.id)
+            if binding.device.profileID == profile.id { chosen = binding; chosenID = deviceID; break }
+            mismatch = mismatch ?? (binding, profile.id)
         }
 
         guard let binding = chosen else {
@@ -291,12 +282,12 @@ public final class MQTTIngest: Sendable {
             return
         }
         let decoded: Result<MQTTDecoded, MQTTPayloadRejection>
-        switch fields(for: profile.profile) {
+        switch fields(for: profile) {
         case .failure(let r): decoded = .failure(r)
         case .success(let f):
-            let limit = profile.profile.limits.maxPayloadBytes
+            let limit = profile.limits.maxPayloadBytes
             decoded = size > limit ? .failure(.tooLarge(bytes: size, limit: limit))
-                                   : profile.profile.decode(device: chosenID, fields: f, now: now)
+                                   : profile.decode(device: chosenID, fields: f, now: now)
         }
         switch decoded {
         case .failure(let r):

@@ -220,8 +220,8 @@ extension MQTTProfile {
     /// "data.leak*0.1"`. Reserved keys: `time` (path of the timestamp), `time.format` (auto, epoch_s,
     /// epoch_ms, local), `time.zone` (default Asia/Shanghai). The profile's own mappings stay.
     public func specialised(parameters: [String: String], source: String = "device registration") throws(ConfigError) -> MQTTProfile {
-        var p = self
-        var time = p.time
+        var m = storage.mapping
+        var time = m.time
         for (key, raw) in parameters.sorted(by: { $0.key < $1.key }) {
             switch key {
             case "time":
@@ -255,13 +255,13 @@ extension MQTTProfile {
                     }
                     scale = s
                 }
-                p.values.removeAll { $0.channel == channel }
-                p.values.append(ValueMap(field: FieldPath(path), channel: channel, scale: scale, offset: 0))
+                m.values.removeAll { $0.channel == channel }
+                m.values.append(ValueMap(field: FieldPath(path), channel: channel, scale: scale, offset: 0))
             }
         }
-        p.time = time
-        p.reindex()
-        return p
+        m.time = time
+        m.reindex()
+        return MQTTProfile(m, limits: limits)
     }
 }
 
