@@ -16,7 +16,7 @@ final class MQTTSource: IngestSource {
     init(client: MQTTClient, ingest: MQTTIngest) {
         self.client = client
         self.ingest = ingest
-        stage = MQTTDecodeStage { [ingest] message in ingest.handle(message) }
+        stage = MQTTDecodeStage { [ingest] messages in ingest.handle(messages) }
         ingest.attach(to: client, through: stage)
     }
 

@@ -31,6 +31,19 @@ public final class ReadingQueue: ReadingSink, @unchecked Sendable {
         guard !readings.isEmpty else { return }
         condition.lock()
         defer { condition.unlock() }
+        enqueue(readings)
+    }
+
+    /// Several hand-overs under one lock, each taken (or waited for, or refused) as `accept` would.
+    public func accept(batches: [[Reading]]) {
+        guard !batches.isEmpty else { return }
+        condition.lock()
+        defer { condition.unlock() }
+        for readings in batches where !readings.isEmpty { enqueue(readings) }
+    }
+
+    /// Call holding `condition`.
+    private func enqueue(_ readings: [Reading]) {
         guard !closed else { return }
         if depth + readings.count > capacity, readings.count <= capacity, maxWait > 0 {
             let deadline = Date(timeIntervalSinceNow: maxWait)

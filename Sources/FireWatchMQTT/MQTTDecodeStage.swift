@@ -22,12 +22,15 @@ public final class MQTTDecodeStage: @unchecked Sendable {
     private var running = false
     private var waitingSubmitters = 0
     private let finished = DispatchSemaphore(value: 0)
-    private let handle: @Sendable (MQTTMessage) -> Void
+    private let handle: @Sendable ([MQTTMessage]) -> Void
     public let capacity: Int
     public let capacityBytes: Int
+    /// Messages handed to `handle` together at most.
+    public static let maxBatch = 256
 
-    /// - Parameter handle: runs on the decode thread for every message, in order (`MQTTIngest.handle`).
-    public init(capacity: Int = 10_000, capacityBytes: Int = 16 << 20, handle: @escaping @Sendable (MQTTMessage) -> Void) {
+    /// - Parameter handle: runs on the decode thread for the messages buffered meanwhile, in order
+    ///   (`MQTTIngest.handle(_:)`), at most `maxBatch` at a time.
+    public init(capacity: Int = 10_000, capacityBytes: Int = 16 << 20, handle: @escaping @Sendable ([MQTTMessage]) -> Void) {
         self.capacity = max(1, capacity)
         self.capacityBytes = max(1, capacityBytes)
         self.handle = handle
@@ -54,7 +57,7 @@ public final class MQTTDecodeStage: @unchecked Sendable {
         condition.lock()
         guard running, !stopping else {
             condition.unlock()
-            handle(message)
+            handle([message])
             return
         }
         while buffer.count >= capacity || (bytes > 0 && bytes + message.payload.count > capacityBytes), !stopping {
@@ -99,7 +102,14 @@ public final class MQTTDecodeStage: @unchecked Sendable {
             if waitingSubmitters > 0 { condition.broadcast() }
             condition.unlock()
             if done { return }
-            for m in work { handle(m) }
+            // In slices, so the readings of one slice fit the reading queue whole and the sink is fed
+            // while the rest is decoded.
+            var start = 0
+            while start < work.count {
+                let end = min(work.count, start + Self.maxBatch)
+                handle(Array(work[start..<end]))
+                start = end
+            }
             work.removeAll(keepingCapacity: true)
         }
     }

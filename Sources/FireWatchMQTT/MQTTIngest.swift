@@ -205,9 +205,35 @@ public final class MQTTIngest: Sendable {
         handle(topic: message.topic, payload: message.payload, size: message.size, now: wallClock(), monotonic: monotonicClock())
     }
 
+    /// Messages taken together (the decode stage's batch), in order: one clock reading and one
+    /// hand-over to the sink for all of them instead of one each.
+    public func handle(_ messages: [MQTTMessage]) {
+        guard !messages.isEmpty else { return }
+        let now = wallClock(), monotonic = monotonicClock()
+        var out: [[Reading]] = []
+        out.reserveCapacity(messages.count)
+        var recovered: [String] = []
+        for m in messages {
+            ingest(topic: m.topic, payload: m.payload, size: m.size, now: now, monotonic: monotonic, into: &out, recovered: &recovered)
+        }
+        sink.accept(batches: out)
+        for device in recovered { monitor?.recovered(device: device) }
+    }
+
     /// The whole per-message path with explicit times (wall for payload checks, monotonic for the rate
     /// limit). `size` is the payload's size on the wire when the client truncated it.
     public func handle(topic: String, payload: [UInt8], size: Int? = nil, now: Double, monotonic: Double) {
+        var out: [[Reading]] = []
+        var recovered: [String] = []
+        ingest(topic: topic, payload: payload, size: size, now: now, monotonic: monotonic, into: &out, recovered: &recovered)
+        for readings in out { sink.accept(readings) }
+        for device in recovered { monitor?.recovered(device: device) }
+    }
+
+    /// Binds, checks and decodes one message; its readings go to `out`, a device whose trouble this
+    /// message ends to `recovered` (for the monitor, once the readings are handed over).
+    private func ingest(topic: String, payload: [UInt8], size: Int?, now: Double, monotonic: Double,
+                        into out: inout [[Reading]], recovered: inout [String]) {
         let size = max(size ?? payload.count, payload.count)
         // One strict scan per field plan: every profile of the shipped set reads its own fields, and
         // a syntax error is the same whichever plan found it.
@@ -296,14 +322,14 @@ public final class MQTTIngest: Sendable {
             if d.deviceID != device {
                 for i in d.readings.indices { d.readings[i].device = device }
             }
-            let recovered = state.withLock { s -> Bool in
+            let wasTroubled = state.withLock { s -> Bool in
                 s.perDevice[binding.slot].counters.accepted += 1
                 s.perDevice[binding.slot].counters.lastMessageAt = now
                 defer { s.perDevice[binding.slot].troubled = false }
                 return s.perDevice[binding.slot].troubled
             }
-            sink.accept(d.readings)
-            if recovered { monitor?.recovered(device: device) }
+            out.append(d.readings)
+            if wasTroubled { recovered.append(device) }
         }
     }
 

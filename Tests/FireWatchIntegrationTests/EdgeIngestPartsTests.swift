@@ -20,10 +20,12 @@ struct EdgeIngestPartsTests {
     func decodeStageOrder() throws {
         let seen = Mutex<[String]>([])
         let threads = Mutex<Set<String>>([])
-        let stage = MQTTDecodeStage(capacity: 64) { m in
+        let sizes = Mutex<[Int]>([])
+        let stage = MQTTDecodeStage(capacity: 1000) { batch in
             let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?"
             threads.withLock { _ = $0.insert(name.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            seen.withLock { $0.append(m.topic) }
+            seen.withLock { $0 += batch.map(\.topic) }
+            sizes.withLock { $0.append(batch.count) }
         }
         stage.start()
         for n in 0..<5_000 { stage.submit(Self.message(n)) }
@@ -31,6 +33,7 @@ struct EdgeIngestPartsTests {
         stage.stop()  // idempotent
         #expect(seen.withLock { $0 } == (0..<5_000).map { "t/\($0)" })
         #expect(threads.withLock { $0 } == ["fw mqtt decode"], "decoded on the stage's named thread only")
+        #expect(sizes.withLock { $0 }.allSatisfy { $0 >= 1 && $0 <= MQTTDecodeStage.maxBatch })
         stage.submit(Self.message(9))  // a late callback after stop is handled, not lost
         #expect(seen.withLock { $0.last } == "t/9")
     }
@@ -39,9 +42,9 @@ struct EdgeIngestPartsTests {
     func decodeStageBackPressure() throws {
         let gate = DispatchSemaphore(value: 0)
         let handled = Atomic<Int>(0)
-        let stage = MQTTDecodeStage(capacity: 4, capacityBytes: 1 << 20) { _ in
-            if handled.load(ordering: .acquiring) == 0 { gate.wait() }  // the first message blocks the decoder
-            handled.add(1, ordering: .releasing)
+        let stage = MQTTDecodeStage(capacity: 4, capacityBytes: 1 << 20) { batch in
+            if handled.load(ordering: .acquiring) == 0 { gate.wait() }  // the first batch blocks the decoder
+            handled.add(batch.count, ordering: .releasing)
         }
         stage.start()
         let submitted = Atomic<Int>(0)
@@ -67,7 +70,7 @@ struct EdgeIngestPartsTests {
     @Test("the byte bound holds big payloads back too, but a single message over it still passes")
     func decodeStageBytes() throws {
         let handled = Mutex<[Int]>([])
-        let stage = MQTTDecodeStage(capacity: 1000, capacityBytes: 100) { m in handled.withLock { $0.append(m.payload.count) } }
+        let stage = MQTTDecodeStage(capacity: 1000, capacityBytes: 100) { batch in handled.withLock { $0 += batch.map(\.payload.count) } }
         stage.start()
         for n in 0..<20 { stage.submit(Self.message(n, bytes: n == 7 ? 500 : 60)) }
         stage.stop()

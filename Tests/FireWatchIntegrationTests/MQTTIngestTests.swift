@@ -57,6 +57,26 @@ struct MQTTIngestTests {
         #expect(ingest.snapshot().devices["stall-12"]?.accepted == 1)
     }
 
+    @Test("a batch (the decode stage's) gives the same readings, counters and recoveries as its messages one by one")
+    func batchMatchesSingle() throws {
+        let topics = ["4g/p/data", "4g/p/data", "4g/p/data", "4g/p/data", "4g/p/data", "nb/E1/event"]
+        let payloads = [json4g("SN1", leak: 10), "{not json", #"{"serialNo":"SN1","residualCurrent":"high"}"#,
+                        json4g("STRANGER", leak: 1), json4g("SN1", leak: 20), #"{"event":1}"#]
+        let messages = zip(topics, payloads).map { MQTTMessage(topic: $0, payload: Array($1.utf8)) }
+        let devices = [mqttDevice("stall-1", profile: "json-4g-detector", mqttID: "SN1"), mqttDevice("E1", profile: "event-frame")]
+        let one = MQTTTestSink(), all = MQTTTestSink()
+        let single = MQTTIngest(profiles: mqttProfiles, devices: Dictionary(uniqueKeysWithValues: devices), sink: one, monitor: one,
+                                rateLimit: .unlimited, log: { _ in }, wallClock: { 1000 }, monotonicClock: { 1 })
+        let batched = MQTTIngest(profiles: mqttProfiles, devices: Dictionary(uniqueKeysWithValues: devices), sink: all, monitor: all,
+                                 rateLimit: .unlimited, log: { _ in }, wallClock: { 1000 }, monotonicClock: { 1 })
+        for m in messages { single.handle(m) }
+        batched.handle(messages)
+        #expect(all.messages == one.messages)
+        #expect(all.messages.count == 3, "two telemetry messages and the event; the bad ones and the unregistered give none")
+        #expect(all.recovered == one.recovered && all.recovered == ["stall-1"], "the good message after the bad one ends its trouble")
+        #expect(batched.snapshot() == single.snapshot())
+    }
+
     @Test("an unregistered device id is quarantined: counted, logged once, never readings")
     func quarantine() {
         let sink = MQTTTestSink()

@@ -5,6 +5,15 @@
 public protocol ReadingSink: Sendable {
     /// Hands over readings taken together (one poll of one device, one MQTT message), in order.
     func accept(_ readings: [Reading])
+    /// Hands over several such groups at once, in order (a batch of MQTT messages); a sink can take
+    /// them under one lock.
+    func accept(batches: [[Reading]])
+}
+
+extension ReadingSink {
+    public func accept(batches: [[Reading]]) {
+        for readings in batches { accept(readings) }
+    }
 }
 
 /// Why a device produced no readings this time; counted per device and shown by `firewatch status`.
