@@ -159,7 +159,7 @@ public final class RuleEngine {
         t.pointee.devices.append(DeviceRecord(lastData: .nan, announced: true, firstMachine: Int32(t.pointee.deviceMachines.count),
                                               machineCount: 0))
         var count: Int32 = 0
-        for (ri, r) in rules.rules.enumerated() where r.isDeviceLevel {
+        for ri in channelPatterns.indices where channelPatterns[ri] == nil {  // the device-level rules
             let m = makeMachine(rule: ri, slot: -1, device: d, binding: "", channel: "")
             t.pointee.deviceMachines.append(m)
             count += 1
