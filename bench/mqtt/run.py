@@ -6,8 +6,10 @@ session off), then mosquitto_pub -l publishes N json-4g-detector messages (1000 
 broker queues for every session; then each subscriber connects alone and drains its backlog:
   baseline   mosquitto_sub -c -C N > /dev/null         (the broker path's limit)
   firewatch  the real edge (EdgeAssembly, as `firewatch edge` runs it) with 1000 detectors registered:
-             MQTTClient → MQTTIngest → ReadingQueue → EdgePipeline (Rules/, journal) → ArchiveWriter (SQLite)
-Reports medians of the rounds: messages/s, ratio to mosquitto_sub, CPU s per 100k messages of the
+             MQTTClient → MQTTDecodeStage → MQTTIngest → ReadingQueue → EdgePipeline (Rules/, journal)
+             → ArchiveWriter (SQLite, one row per device per commit)
+Reports medians of the rounds: messages/s, ratio to mosquitto_sub (of the medians, and paired by
+round), CPU s per 100k messages (also per firewatch thread, sampled as the drain completes) of the
 subscriber and of the broker.
 
 Usage: bench/mqtt/run.py [--messages 200000] [--rounds 3]   (builds the harness in release first)
@@ -142,6 +144,15 @@ def main():
             results[qos] = {k: {"msg_per_s": round(n / m["seconds"]), "ratio": round(n / m["seconds"] / base, 3),
                                 "cpu_s_per_100k": round(m["cpu_seconds"] / n * 100_000, 3),
                                 "broker_cpu_s_per_100k": round(m["broker_cpu_seconds"] / n * 100_000, 3)} for k, m in med.items()}
+            # The same ratio paired by round (both subscribers drained the same backlog minutes apart),
+            # which a noisy machine disturbs less than a ratio of medians.
+            paired = sorted(b["seconds"] / f["seconds"] for b, f in zip(runs["mosquitto_sub"], runs["firewatch"]))
+            results[qos]["firewatch"]["paired_ratio"] = {"median": round(statistics.median(paired), 3),
+                                                         "min": round(paired[0], 3), "max": round(paired[-1], 3)}
+            threads = sorted({t for r in runs["firewatch"] for t in r.get("thread_cpu_seconds", {})})
+            results[qos]["firewatch"]["thread_cpu_s_per_100k"] = {
+                t: round(statistics.median(r.get("thread_cpu_seconds", {}).get(t, 0) for r in runs["firewatch"]) / n * 100_000, 3)
+                for t in threads if any(r.get("thread_cpu_seconds", {}).get(t, 0) > 0.005 for r in runs["firewatch"])}
             results[qos]["readings_archived_per_round"] = runs["firewatch"][0]["archived"]
             results[qos]["samples_archived_per_round"] = runs["firewatch"][0]["samples"]
     finally:
