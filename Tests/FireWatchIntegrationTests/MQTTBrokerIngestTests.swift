@@ -91,14 +91,29 @@ struct MQTTBrokerIngestTests {
         #expect(snap.devices.values.reduce(0) { $0 + $1.rejected } == badOnDevices)
     }
 
-    @Test("no reading lost across a client restart and a broker kill -9: QoS 1 messages queued meanwhile become readings")
+    @Test("no reading lost across a client restart and a broker kill -9 through a small decode stage: QoS 1 messages queued meanwhile become readings")
     func restarts() throws {
         let broker = MQTTTestBroker()
         defer { broker.remove() }
         try broker.start()
         let sink = MQTTTestSink()
         let devices = [mqttDevice("R1", profile: "json-4g-detector")]
-        var (client, ingest) = try start(broker, devices: devices, sink: sink, id: "restarts")
+        // Through a decode stage, as the edge runs it: the network thread only reads.
+        let ingest = MQTTIngest(profiles: mqttProfiles, devices: Dictionary(uniqueKeysWithValues: devices),
+                                sink: sink, monitor: sink, rateLimit: .unlimited, log: { _ in })
+        let stage = MQTTDecodeStage(capacity: 8) { ingest.handle($0) }
+        stage.start()
+        defer { stage.stop() }
+        func connect() throws -> MQTTClient {
+            let client = try MQTTClient(options: MQTTOptions(port: broker.port, clientID: "restarts", keepaliveSeconds: 5,
+                                                             reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1), log: { _ in })
+            ingest.attach(to: client, through: stage)
+            client.start()
+            #expect(TestSupport.wait(timeout: 15) { client.isConnected }, "client did not connect")
+            Thread.sleep(forTimeInterval: 0.5)  // SUBACKs
+            return client
+        }
+        var client = try connect()
         func leaks() -> Set<Double> { Set(sink.readings.filter { $0.channel.name == "residual_current.1" }.compactMap(\.number)) }
         try broker.publish((0..<30).map { ("4g/p/data", json4g("R1", leak: Double($0))) })
         #expect(TestSupport.wait(timeout: 15) { leaks().count == 30 })
@@ -106,10 +121,7 @@ struct MQTTBrokerIngestTests {
         // The edge process restarts: same client id, messages published while it was away.
         client.stop()
         try broker.publish((30..<60).map { ("4g/p/data", json4g("R1", leak: Double($0))) })
-        client = try MQTTClient(options: MQTTOptions(port: broker.port, clientID: "restarts", keepaliveSeconds: 5,
-                                                     reconnectMinSeconds: 0.2, reconnectMaxSeconds: 1), log: { _ in })
-        ingest.attach(to: client)
-        client.start()
+        client = try connect()
         defer { client.stop() }
         #expect(TestSupport.wait(timeout: 15) { leaks().count == 60 })
 
