@@ -78,7 +78,7 @@ public enum ReadingsSchema {
           columns TEXT NOT NULL,
           samples TEXT NOT NULL
         );
-        CREATE INDEX sample_blocks_device_first ON sample_blocks(device, first);
+        CREATE INDEX sample_blocks_device_last ON sample_blocks(device, last);
         """),
     ]
 }

@@ -113,54 +113,88 @@ public final class ReadingArchive {
     }
 
     /// The archived samples of `device` with `from <= time <= through`, oldest first (blocks, then
-    /// rows of the older `samples` and `readings` tables in files written before schema 3). Throws
-    /// when a row is not in the documented format.
-    public func samples(device: String, from: Double = -.infinity, through: Double = .infinity) throws -> [ArchivedSample] {
-        try Self.samples(in: db, device: device, from: from, through: through)
+    /// rows of the older `samples` and `readings` tables in files written before schema 3); with
+    /// `newest`, only the last that many. Throws when a row is not in the documented format.
+    public func samples(device: String, from: Double = -.infinity, through: Double = .infinity, newest: Int? = nil) throws -> [ArchivedSample] {
+        try Self.samples(in: db, device: device, from: from, through: through, newest: newest)
     }
 
     /// The same from any connection to an archive file, e.g. a read-only one beside a running edge;
-    /// tables an older file lacks are skipped.
+    /// tables an older file lacks are skipped. Blocks are read newest first, a page at a time, so
+    /// `newest` reads only the rows it needs however long the archive.
     public static func samples(in db: SQLiteConnection, device: String, from: Double = -.infinity,
-                               through: Double = .infinity) throws -> [ArchivedSample] {
+                               through: Double = .infinity, newest: Int? = nil) throws -> [ArchivedSample] {
         let tables = Set(try db.query("SELECT name FROM sqlite_master WHERE type = 'table'") { $0.text(0) })
         let lo = from.isFinite ? from : -Double.greatestFiniteMagnitude
         let hi = through.isFinite ? through : Double.greatestFiniteMagnitude
+        let wanted = newest.map { max(0, $0) } ?? Int.max
         var out: [ArchivedSample] = []
-        let blocks = !tables.contains("sample_blocks") ? [] : try db.query("""
-            SELECT rowid, columns, samples FROM sample_blocks WHERE device = ? AND last >= ? AND first <= ? ORDER BY first, rowid
-            """, [.text(device), .real(lo), .real(hi)]) { ($0.int(0), $0.text(1), $0.text(2)) }
-        for (rowid, columns, text) in blocks {
-            guard let block = ArchivedSample.unpack(device: device, columns: columns, samples: text) else {
-                throw ReadingArchiveError(text: "sample_blocks row \(rowid) of device \(device) is not in the block format")
+        if tables.contains("sample_blocks") {
+            var blocks: [[ArchivedSample]] = []  // newest block first
+            var count = 0
+            var oldest = Double.infinity
+            var cursor: (last: Double, rowid: Int64) = (.infinity, .max)
+            page: while true {
+                let rows = try db.query("""
+                    SELECT rowid, last, columns, samples FROM sample_blocks
+                    WHERE device = ? AND last >= ? AND first <= ? AND (last < ? OR (last = ? AND rowid < ?))
+                    ORDER BY last DESC, rowid DESC LIMIT 256
+                    """, [.text(device), .real(lo), .real(hi), .real(cursor.last), .real(cursor.last), .integer(cursor.rowid)]) {
+                    ($0.int(0), $0.double(1), $0.text(2), $0.text(3))
+                }
+                for (rowid, last, columns, text) in rows {
+                    // A block ending before every sample kept so far cannot be among the newest.
+                    if count >= wanted, last < oldest { break page }
+                    guard let block = ArchivedSample.unpack(device: device, columns: columns, samples: text) else {
+                        throw ReadingArchiveError(text: "sample_blocks row \(rowid) of device \(device) is not in the block format")
+                    }
+                    let kept = block.filter { $0.time >= lo && $0.time <= hi }
+                    blocks.append(kept)
+                    count += kept.count
+                    oldest = kept.reduce(oldest) { min($0, $1.time) }
+                    cursor = (last, rowid)
+                }
+                if rows.count < 256 { break }
             }
-            out += block.filter { $0.time >= lo && $0.time <= hi }
+            out = blocks.reversed().flatMap { $0 }
         }
-        let rows = !tables.contains("samples") ? [] : try db.query("SELECT rowid, time, channels FROM samples WHERE device = ? AND time >= ? AND time <= ? ORDER BY time, rowid",
-                                [.text(device), .real(lo), .real(hi)]) { ($0.int(0), $0.double(1), $0.text(2)) }
-        for (rowid, time, packed) in rows {
-            guard let s = ArchivedSample.unpack(device: device, time: time, packed: packed) else {
-                throw ReadingArchiveError(text: "samples row \(rowid) of device \(device) is not channel=value pairs")
-            }
-            out.append(s)
-        }
-        let old = !tables.contains("readings") ? [] : try db.query("""
-            SELECT time, channel, value, state FROM readings WHERE device = ? AND time >= ? AND time <= ? ORDER BY time, rowid
-            """, [.text(device), .real(lo), .real(hi)]) { r -> (Double, String, String) in
-            let value = r.optionalDouble(2).map(Self.format) ?? r.optionalText(3) ?? "invalid"
-            return (r.double(0), r.text(1), value)
-        }
-        var legacy: [ArchivedSample] = []
-        for (time, channel, value) in old {
-            if let last = legacy.last, last.time == time {
-                legacy[legacy.count - 1].values.append((channel, value))
-            } else {
-                legacy.append(ArchivedSample(device: device, time: time, values: [(channel, value)]))
+        let limit: [SQLValue] = [.integer(Int64(min(wanted, Int(Int32.max))))]
+        if tables.contains("samples") {
+            let rows = try db.query("SELECT rowid, time, channels FROM samples WHERE device = ? AND time >= ? AND time <= ? ORDER BY time DESC, rowid DESC LIMIT ?",
+                                    [.text(device), .real(lo), .real(hi)] + limit) { ($0.int(0), $0.double(1), $0.text(2)) }
+            for (rowid, time, packed) in rows {
+                guard let s = ArchivedSample.unpack(device: device, time: time, packed: packed) else {
+                    throw ReadingArchiveError(text: "samples row \(rowid) of device \(device) is not channel=value pairs")
+                }
+                out.append(s)
             }
         }
-        out += legacy
-        // Stable: blocks of one flush are in arrival order, older tables after; order all by time.
-        return out.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+        if tables.contains("readings") {
+            // One row per channel: a sample is the rows of one time, read oldest first.
+            let old = try db.query("""
+                SELECT time, channel, value, state FROM readings WHERE device = ? AND time >= ? AND time <= ?
+                  AND time IN (SELECT DISTINCT time FROM readings WHERE device = ? AND time >= ? AND time <= ? ORDER BY time DESC LIMIT ?)
+                ORDER BY time, rowid
+                """, [.text(device), .real(lo), .real(hi), .text(device), .real(lo), .real(hi)] + limit) { r -> (Double, String, String) in
+                let value = r.optionalDouble(2).map(format) ?? r.optionalText(3) ?? "invalid"
+                return (r.double(0), r.text(1), value)
+            }
+            var legacy: [ArchivedSample] = []
+            for (time, channel, value) in old {
+                if let last = legacy.last, last.time == time {
+                    legacy[legacy.count - 1].values.append((channel, value))
+                } else {
+                    legacy.append(ArchivedSample(device: device, time: time, values: [(channel, value)]))
+                }
+            }
+            out += legacy
+        }
+        // Oldest first; samples of one time keep their archived order (blocks in arrival order).
+        var sorted = out.enumerated().sorted { a, b in
+            a.element.time != b.element.time ? a.element.time < b.element.time : a.offset < b.offset
+        }.map(\.element)
+        if sorted.count > wanted { sorted.removeFirst(sorted.count - wanted) }
+        return sorted
     }
 
     /// Samples archived in all (blocks and older rows), for status and tests.

@@ -259,6 +259,28 @@ struct ReadingArchiveTests {
         #expect(back.count == n && back.enumerated().allSatisfy { $0.element.time == Double($0.offset) && $0.element.values[0].value == "\($0.offset)" })
     }
 
+    @Test("newest N reads back the last N samples across many blocks, with a time range, in time order")
+    func newestAcrossBlocks() throws {
+        let (archive, dir) = try Self.archive("newest", batchSize: 1_000_000)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // 3,000 samples of D1 over 30 commits (one block each), D2 interleaved.
+        for commit in 0..<30 {
+            for k in 0..<100 {
+                let t = Double(commit * 100 + k)
+                try archive.add([Self.r("D1", "residual_current.1", .number(t), t)])
+                try archive.add([Self.r("D2", "residual_current.1", .number(-t), t)])
+            }
+            try archive.flush()
+        }
+        #expect(try archive.samples(device: "D1", newest: 5).map(\.time) == [2995, 2996, 2997, 2998, 2999])
+        #expect(try archive.samples(device: "D1", newest: 250).map(\.time) == (2750..<3000).map(Double.init))
+        #expect(try archive.samples(device: "D1", through: 1049.5, newest: 3).map(\.time) == [1047, 1048, 1049])
+        #expect(try archive.samples(device: "D1", from: 10, through: 12).map(\.time) == [10, 11, 12])
+        #expect(try archive.samples(device: "D1").count == 3000)
+        #expect(try archive.samples(device: "D2", newest: 1).map(\.packed) == ["residual_current.1=-2999"])
+        #expect(try archive.samples(device: "D1", newest: 0).isEmpty)
+    }
+
     @Test("rows of an archive written before blocks (samples, readings tables) still read back")
     func olderRows() throws {
         let (archive, dir) = try Self.archive("older")
@@ -272,6 +294,9 @@ struct ReadingArchiveTests {
         #expect(back[0].packed == "temperature.1=21.5;state.temperature.1=fault_open")
         #expect(back[1].packed == "residual_current.1=99;state.residual_current.1=normal")
         #expect(try archive.sampleCount() == 2)  // blocks and samples rows; the one-row-per-channel table predates counting
+        #expect(try archive.samples(device: "D1", newest: 2).map(\.time) == [5, 7])
+        #expect(try archive.samples(device: "D1", through: 6, newest: 1).map(\.packed) == ["residual_current.1=99;state.residual_current.1=normal"])
+        #expect(try archive.samples(device: "D1", through: 4, newest: 1).map(\.time) == [3])
     }
 
     @Test("a failed flush leaves nothing half-written: the retry writes each sample once")

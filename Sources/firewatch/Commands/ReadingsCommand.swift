@@ -28,7 +28,7 @@ extension Commands {
                 throw CommandFailure("no readings archive at \(path): is --data the edge's data directory?")
             }
             let db = try SQLiteConnection(path: path, readOnly: true)
-            let samples = try ReadingArchive.samples(in: db, device: device, from: since, through: until).suffix(limit)
+            let samples = try ReadingArchive.samples(in: db, device: device, from: since, through: until, newest: limit)
             if args.has("--json") {
                 for s in samples { print(Output.jsonLine(SampleJSON(s))) }
             } else if samples.isEmpty {
