@@ -56,7 +56,8 @@ public struct EdgeAssembly {
     /// detector a technician registers is polled from the next start without editing the config. The
     /// config wins for an id it lists; a registered device on an address the config uses is skipped.
     /// `store`: the registry already open (the registry watcher keeps one), else it is opened here.
-    static func withRegisteredDevices(_ config: EdgeConfig, store: SQLiteGovernanceStore? = nil,
+    /// `countAdded`: log how many registered devices were added (at start; the watcher names them itself).
+    static func withRegisteredDevices(_ config: EdgeConfig, store: SQLiteGovernanceStore? = nil, countAdded: Bool = true,
                                       log: @Sendable (String) -> Void) throws -> [EdgeConfig.DeviceEntry] {
         var entries = config.devices
         guard let market = config.market else { return entries }
@@ -72,7 +73,7 @@ public struct EdgeAssembly {
                                                   transport: d.transport.description, location: d.location,
                                                   setpoints: d.setpoints, cable: d.cable, status: d.status))
         }
-        if entries.count > config.devices.count {
+        if countAdded, entries.count > config.devices.count {
             log("\(entries.count - config.devices.count) registered device(s) of market \(market.id) added from \(store.db.path)")
         }
         return entries
@@ -97,6 +98,13 @@ public struct EdgeAssembly {
         return Device(id: entry.id, profileID: entry.profile, premisesID: entry.premises, marketID: marketID,
                       location: entry.location ?? "", transport: transport, setpoints: setpoints,
                       cable: entry.cable, status: entry.status ?? .registered)
+    }
+
+    /// What the poller reads for a Modbus device's config entry (or registration).
+    static func polledDevice(_ entry: EdgeConfig.DeviceEntry, transport: Transport, config: EdgeConfig,
+                             profiles: ProfileLibrary) throws(ConfigErrors) -> PolledDevice {
+        let profile = try ModbusProfile.resolve(entry.profile, parameters: entry.params, in: profiles.modbus)
+        return PolledDevice(id: entry.id, profile: profile, transport: transport, period: entry.pollPeriod ?? config.pollPeriod)
     }
 
     /// Default comm-loss timeout of MQTT detectors without a registered `comm_loss_timeout` (seconds).
@@ -125,15 +133,16 @@ public struct EdgeAssembly {
         var mqttParams: [String: [String: String]] = [:]
         var errors: [ConfigError] = []
         let entries = try Self.withRegisteredDevices(config, log: { [observer] in observer.log($0) })
+        let configured = Set(config.devices.map(\.id))
         for (i, entry) in entries.enumerated() {
             guard let device = Self.device(entry, marketID: config.market?.id) else { continue }  // validated at load
             devices.append(device)
             switch device.transport {
             case .modbusTCP, .modbusRTU:
+                // Registered ones join through the registry watcher, which refuses a bad one with a log line.
+                guard configured.contains(entry.id) else { continue }
                 do {
-                    let profile = try ModbusProfile.resolve(entry.profile, parameters: entry.params, in: profiles.modbus)
-                    polled.append(PolledDevice(id: entry.id, profile: profile, transport: device.transport,
-                                               period: entry.pollPeriod ?? config.pollPeriod))
+                    polled.append(try Self.polledDevice(entry, transport: device.transport, config: config, profiles: profiles))
                 } catch {
                     errors += error.errors.map { var e = $0; e.field = "devices[\(i)].profile"; return e }
                 }
@@ -147,7 +156,8 @@ public struct EdgeAssembly {
                 if let p = entry.params { mqttParams[entry.id] = p }
             }
         }
-        if !mqttDevices.isEmpty && config.mqtt == nil {
+        // A registered one without a broker is only logged (by the registry watcher), not a reason to stop.
+        if mqttDevices.values.contains(where: { configured.contains($0.id) }) && config.mqtt == nil {
             errors.append(ConfigError(file: "config", field: "mqtt", message: "MQTT devices are configured but no mqtt broker",
                                       hint: "add mqtt: { url: \"mqtt://127.0.0.1:1883\" }"))
         }
@@ -169,12 +179,19 @@ public struct EdgeAssembly {
 
         var sources: [any IngestSource] = []
         let log: @Sendable (String) -> Void = { [observer] in observer.log($0) }
-        if !polled.isEmpty {
+        // With a market the poller runs even before its first Modbus detector: the registry watcher
+        // hands it the registered ones, at start and while running.
+        let poller: ModbusPoller?
+        if !polled.isEmpty || config.market != nil {
             let buses = (config.buses ?? []).map {
                 SerialBusConfig(name: $0.name, path: $0.path, baud: $0.baud, parity: $0.parity ?? "N",
                                 dataBits: $0.dataBits ?? 8, stopBits: $0.stopBits ?? 1)
             }
-            sources.append(try ModbusPoller(devices: polled, buses: buses, sink: runtime.queue, monitor: runtime.monitor, log: log))
+            let p = try ModbusPoller(devices: polled, buses: buses, sink: runtime.queue, monitor: runtime.monitor, log: log)
+            sources.append(p)
+            poller = p
+        } else {
+            poller = nil
         }
         // With a detector broker configured the ingest runs even before any MQTT detector is registered:
         // the registry watcher binds them as they are registered, and until then their messages are quarantined.
@@ -190,14 +207,14 @@ public struct EdgeAssembly {
         }
         self.sources = sources
         self.mqttIngest = mqttIngest
-        if let ingest = mqttIngest, config.market != nil {
-            registryWatcher = RegistryWatcher(config: config, interval: config.registryRefreshSeconds ?? 10, ingest: ingest,
-                                              registrations: runtime.registrations, mqttProfiles: Set(profiles.mqtt.keys),
+        if let poller, config.market != nil {
+            registryWatcher = RegistryWatcher(config: config, interval: config.registryRefreshSeconds ?? 10, ingest: mqttIngest,
+                                              poller: poller, profiles: profiles, registrations: runtime.registrations,
                                               initial: devices, log: log)
         } else {
             registryWatcher = nil
         }
-        let poller = sources.compactMap { $0 as? ModbusPoller }.first, ingest = mqttIngest
+        let ingest = mqttIngest
         let queue = runtime.queue, progress = runtime.progress
         let edgeID = config.edge, count = devices.count
         statusWriter = EdgeStatusWriter(path: setup.dataDirectory + "/status.json") {

@@ -3,9 +3,13 @@ import FireWatchCore
 
 /// The one thread that owns a serial bus or TCP endpoint and its `ModbusContext`.
 ///
+/// Devices join and leave while it runs (`add`, `remove`, from the registry watcher's thread): the
+/// change waits in `changes` and the owner thread applies it to its schedule between transactions, so
+/// no lock is held across a Modbus request.
+///
 /// @unchecked Sendable: `schedule`, `context` and `reconnect*` are touched only by the owner thread
-/// (created in `start`, read and written inside `run`); `inbox`, `stopping`, `started` and `stopped`
-/// are guarded by `lock`. Everything else is immutable after init.
+/// (created in `start`, read and written inside `run`; before `start`, by init only); `inbox`,
+/// `changes`, `stopping`, `started` and `stopped` are guarded by `lock`. Everything else is immutable after init.
 final class BusOwner: @unchecked Sendable {
     struct Scheduled {
         let device: PolledDevice
@@ -29,8 +33,14 @@ final class BusOwner: @unchecked Sendable {
     private var needsFlush = false
     private var reconnectDelay: Double
 
+    enum Change {
+        case add(PolledDevice)
+        case remove(String)
+    }
+
     private let lock = NSCondition()
     private var inbox: [WriteJob] = []
+    private var changes: [Change] = []
     private var stopping = false
     private var started = false
     private var stopped = false
@@ -77,6 +87,19 @@ final class BusOwner: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Polls `device` from the owner thread's next turn, replacing the device with its id if there is one.
+    func add(_ device: PolledDevice) { submit(.add(device)) }
+
+    /// Stops polling the device with this id from the owner thread's next turn.
+    func remove(device id: String) { submit(.remove(id)) }
+
+    private func submit(_ change: Change) {
+        lock.lock()
+        changes.append(change)
+        lock.signal()
+        lock.unlock()
+    }
+
     func enqueue(_ job: WriteJob) {
         lock.lock()
         if stopping {
@@ -101,6 +124,13 @@ final class BusOwner: @unchecked Sendable {
         while true {
             lock.lock()
             if stopping { lock.unlock(); break }
+            if !changes.isEmpty {
+                let taken = changes
+                changes = []
+                lock.unlock()
+                apply(taken)
+                continue
+            }
             if !inbox.isEmpty {
                 let job = inbox.removeFirst()
                 lock.unlock()
@@ -129,6 +159,35 @@ final class BusOwner: @unchecked Sendable {
         lock.broadcast()
         lock.unlock()
         for job in orphans { job.done(.failure(.setup("poller stopped"))) }
+    }
+
+    private func apply(_ taken: [Change]) {
+        for change in taken {
+            switch change {
+            case .add(let device):
+                let joining = Scheduled(device: device, plan: device.profile.readPlan(maxGap: device.maxGap),
+                                        nextDue: firstPoll(period: device.period, now: monotonicSeconds()))
+                if let i = schedule.firstIndex(where: { $0.device.id == device.id }) { schedule[i] = joining }
+                else { schedule.append(joining) }
+            case .remove(let id):
+                schedule.removeAll { $0.device.id == id }
+            }
+        }
+        if schedule.isEmpty, context != nil {
+            context = nil  // modbus_close + modbus_free: no device left to poll here
+            log("modbus \(endpoint.key): no device left to poll; link closed until one is added")
+        }
+    }
+
+    /// When a device joining a running schedule is first polled: in the middle of the widest gap
+    /// between the polls already due within its first period, so it does not bunch with the others.
+    private func firstPoll(period: Double, now: Double) -> Double {
+        guard options.staggerFirstPolls, !schedule.isEmpty else { return now }
+        let due = schedule.map { min(max($0.nextDue, now), now + period) }.sorted()
+        let edges = [now] + due + [now + period]
+        var best = (start: now, width: 0.0)
+        for (a, b) in zip(edges, edges.dropFirst()) where b - a > best.width { best = (a, b - a) }
+        return best.start + best.width / 2
     }
 
     /// The connected context, or nil while the link is down and its reconnect backoff has not passed.

@@ -40,65 +40,135 @@ public final class ModbusPoller: Sendable {
         case registers(table: ModbusProfile.Table, address: Int, values: [UInt16])
     }
 
-    private let owners: [BusOwner]
-    private let board: CounterBoard
-    private let deviceOwner: [String: Int]
+    /// Owners by endpoint key, which owner polls which device, and whether the owners run. Changed by
+    /// `add`/`remove` (the registry watcher's thread) and read by `write`; never held across a transaction.
+    private struct State {
+        var owners: [String: BusOwner] = [:]
+        var deviceOwner: [String: String] = [:]
+        var isStarted = false
+        var isStopped = false
+    }
 
-    /// - Throws: when a device is not a Modbus device or names a bus that is not configured.
+    private let state = Mutex(State())
+    private let board: CounterBoard
+    private let buses: [String: SerialBusConfig]
+    private let sink: any ReadingSink
+    private let monitor: (any IngestMonitor)?
+    private let options: Options
+    private let log: @Sendable (String) -> Void
+
+    /// - Throws: when a device is not a Modbus device, is listed twice or names a bus that is not configured.
     public init(devices: [PolledDevice], buses: [SerialBusConfig] = [], sink: any ReadingSink,
                 monitor: (any IngestMonitor)? = nil, options: Options = Options(),
                 log: @escaping @Sendable (String) -> Void = { _ in }) throws(ModbusPollerError) {
+        self.buses = Dictionary(buses.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.sink = sink
+        self.monitor = monitor
+        self.options = options
+        self.log = log
         var groups: [String: (Endpoint, [PolledDevice])] = [:]
-        var order: [String] = []
-        let busByName = Dictionary(buses.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var seen = Set<String>()
+        var deviceOwner: [String: String] = [:]
         for d in devices {
-            guard seen.insert(d.id).inserted else { throw ModbusPollerError(device: d.id, message: "listed twice") }
-            let endpoint: Endpoint
-            switch d.transport {
-            case .modbusTCP(let host, let port, _): endpoint = .tcp(host: host, port: port)
-            case .modbusRTU(let bus, _):
-                guard let config = busByName[bus] else {
-                    throw ModbusPollerError(device: d.id, message: "serial bus '\(bus)' is not configured (known: \(busByName.keys.sorted().joined(separator: ", ")))")
-                }
-                endpoint = .rtu(config)
-            case .mqtt:
-                throw ModbusPollerError(device: d.id, message: "is an MQTT device, not Modbus")
+            let endpoint = try Self.endpoint(of: d, buses: self.buses)
+            guard deviceOwner.updateValue(endpoint.key, forKey: d.id) == nil else {
+                throw ModbusPollerError(device: d.id, message: "listed twice")
             }
-            guard let unit = d.unit, (0...247).contains(unit) else {
-                throw ModbusPollerError(device: d.id, message: "unit id must be 0–247")
-            }
-            if groups[endpoint.key] == nil { order.append(endpoint.key) }
             groups[endpoint.key, default: (endpoint, [])].1.append(d)
         }
         let board = CounterBoard(ids: devices.map(\.id))
-        var map: [String: Int] = [:]
-        var owners: [BusOwner] = []
-        for (i, key) in order.enumerated() {
-            let (endpoint, list) = groups[key]!
-            for d in list { map[d.id] = i }
-            owners.append(BusOwner(endpoint: endpoint, devices: list, sink: sink, monitor: monitor, options: options,
-                                   board: board, log: log))
+        let owners = groups.mapValues { endpoint, list in
+            BusOwner(endpoint: endpoint, devices: list, sink: sink, monitor: monitor, options: options, board: board, log: log)
         }
-        self.owners = owners
+        state.withLock { $0.owners = owners; $0.deviceOwner = deviceOwner }
         self.board = board
-        self.deviceOwner = map
+    }
+
+    /// Where a device is polled, or why it cannot be.
+    private static func endpoint(of d: PolledDevice, buses: [String: SerialBusConfig]) throws(ModbusPollerError) -> Endpoint {
+        let endpoint: Endpoint
+        switch d.transport {
+        case .modbusTCP(let host, let port, _): endpoint = .tcp(host: host, port: port)
+        case .modbusRTU(let bus, _):
+            guard let config = buses[bus] else {
+                let known = buses.isEmpty ? "none" : buses.keys.sorted().joined(separator: ", ")
+                throw ModbusPollerError(device: d.id, message: "serial bus '\(bus)' is not configured (known: \(known))")
+            }
+            endpoint = .rtu(config)
+        case .mqtt:
+            throw ModbusPollerError(device: d.id, message: "is an MQTT device, not Modbus")
+        }
+        guard let unit = d.unit, (0...247).contains(unit) else {
+            throw ModbusPollerError(device: d.id, message: "unit id must be 0–247")
+        }
+        return endpoint
     }
 
     /// A poller dropped without `stop()` still stops its threads and closes its links.
     deinit { stop() }
 
     /// Starts one thread per bus / endpoint. Calling it twice does nothing.
-    public func start() { for o in owners { o.start() } }
+    public func start() {
+        let owners = state.withLock { s -> [BusOwner] in
+            guard !s.isStarted, !s.isStopped else { return [] }
+            s.isStarted = true
+            return Array(s.owners.values)
+        }
+        for o in owners { o.start() }
+    }
 
     /// Stops every owner and waits for its thread to finish its current request (at most one timeout).
+    /// Devices added afterwards are refused.
     public func stop() {
+        let owners = state.withLock { s in
+            s.isStopped = true
+            return Array(s.owners.values)
+        }
         for o in owners { o.requestStop() }
         for o in owners { o.waitStopped() }
     }
 
-    /// Number of owner threads (buses plus TCP endpoints).
-    public var ownerCount: Int { owners.count }
+    /// Polls `device` from now on, or replaces the device with its id (new address, profile or period).
+    /// It joins the schedule of its bus / endpoint owner, staggered between the devices already there,
+    /// with fresh backoff state; a TCP endpoint or configured bus without an owner gets one, started at
+    /// once when the poller runs. Safe from any thread.
+    /// - Throws: when the device is not Modbus, names a serial bus that is not configured, or the poller is stopped.
+    public func add(_ device: PolledDevice) throws(ModbusPollerError) {
+        let endpoint = try Self.endpoint(of: device, buses: buses)
+        // The owners' inbox locks are taken inside this one (never the other way round), so two callers
+        // changing the same device cannot leave it on two owners.
+        let newOwner = try state.withLock { s throws(ModbusPollerError) -> BusOwner? in
+            guard !s.isStopped else { throw ModbusPollerError(device: device.id, message: "the poller is stopped") }
+            if let previous = s.deviceOwner.updateValue(endpoint.key, forKey: device.id), previous != endpoint.key {
+                s.owners[previous]?.remove(device: device.id)
+            }
+            board.add(device.id)
+            if let owner = s.owners[endpoint.key] {
+                owner.add(device)
+                return nil
+            }
+            let owner = BusOwner(endpoint: endpoint, devices: [device], sink: sink, monitor: monitor, options: options,
+                                 board: board, log: log)
+            s.owners[endpoint.key] = owner
+            return s.isStarted ? owner : nil
+        }
+        newOwner?.start()
+    }
+
+    /// Stops polling a device (decommissioned, moved away). Its owner keeps polling the others; an owner
+    /// left without devices closes its link until one is added. Its counters leave `counters()`.
+    public func remove(device id: String) {
+        state.withLock { s in
+            guard let key = s.deviceOwner.removeValue(forKey: id) else { return }
+            s.owners[key]?.remove(device: id)
+            board.remove(id)
+        }
+    }
+
+    /// Number of owners (buses plus TCP endpoints), idle ones included.
+    public var ownerCount: Int { state.withLock { $0.owners.count } }
+
+    /// Ids of the devices polled now.
+    public var deviceIDs: Set<String> { state.withLock { Set($0.deviceOwner.keys) } }
 
     /// Counters of every device, by id.
     public func counters() -> [String: DeviceCounters] { board.snapshot() }
@@ -106,9 +176,11 @@ public final class ModbusPoller: Sendable {
     /// Queues a write on the device's bus owner and waits for it to be done. With `password`, the
     /// profile's password register is written first (GB 14287.5-2025 §5.3).
     public func write(device: String, _ target: WriteTarget, password: Int? = nil) async throws(ModbusError) {
-        guard let i = deviceOwner[device] else { throw .setup("no Modbus device '\(device)'") }
+        guard let owner = state.withLock({ s in s.deviceOwner[device].flatMap { s.owners[$0] } }) else {
+            throw .setup("no Modbus device '\(device)'")
+        }
         let result: Result<Void, ModbusError> = await withCheckedContinuation { c in
-            owners[i].enqueue(WriteJob(device: device, target: target, password: password) { c.resume(returning: $0) })
+            owner.enqueue(WriteJob(device: device, target: target, password: password) { c.resume(returning: $0) })
         }
         try result.get()
     }
@@ -137,8 +209,16 @@ struct WriteJob: Sendable {
 final class CounterBoard: Sendable {
     private let counters: Mutex<[String: DeviceCounters]>
     init(ids: [String]) { counters = Mutex(Dictionary(ids.map { ($0, DeviceCounters()) }, uniquingKeysWith: { a, _ in a })) }
+    /// Counts for a device polled from now on (kept when it is already there: a replaced device).
+    func add(_ id: String) { counters.withLock { c in if c[id] == nil { c[id] = DeviceCounters() } } }
+    func remove(_ id: String) { counters.withLock { _ = $0.removeValue(forKey: id) } }
+    /// Updates a device's counters; a device removed meanwhile (its last poll ending) stays removed.
     func update(_ id: String, _ body: (inout DeviceCounters) -> Void) {
-        counters.withLock { body(&$0[id, default: DeviceCounters()]) }
+        counters.withLock { c in
+            guard var value = c[id] else { return }
+            body(&value)
+            c[id] = value
+        }
     }
     func snapshot() -> [String: DeviceCounters] { counters.withLock { $0 } }
 }
