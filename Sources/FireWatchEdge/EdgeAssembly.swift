@@ -216,9 +216,11 @@ public struct EdgeAssembly {
         }
         let ingest = mqttIngest
         let queue = runtime.queue, progress = runtime.progress
-        let edgeID = config.edge, count = devices.count
+        let edgeID = config.edge
         statusWriter = EdgeStatusWriter(path: setup.dataDirectory + "/status.json") {
             let q = queue.counters
+            // Counted now, not at start: detectors registered or decommissioned while running count.
+            let count = (poller?.deviceIDs.count ?? 0) + (ingest?.boundDeviceCount ?? 0)
             return EdgeStatus(edge: edgeID, updatedAt: Date().timeIntervalSince1970, devices: count,
                               queueAccepted: q.accepted, queueOverflowed: q.overflowed, queueDepth: q.depth,
                               readingsArchived: progress.readingsArchived, readingsNotArchived: progress.readingsNotArchived,

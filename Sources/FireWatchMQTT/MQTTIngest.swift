@@ -198,6 +198,9 @@ public final class MQTTIngest: Sendable {
         }
     }
 
+    /// Registered devices bound now (registrations picked up while running included).
+    public var boundDeviceCount: Int { state.withLock { $0.bindings.count } }
+
     /// Messages seen so far (cheap; `snapshot()` copies every counter).
     public var messageCount: Int { state.withLock { $0.counters.messages } }
 

@@ -82,6 +82,8 @@ struct ModbusLiveRegistrationTests {
             return ["MB-1", "MB-2", "MB-3"].allSatisfy { (status?.modbus[$0]?.successes ?? 0) > 0 }
         }, "status lacks the added detectors: \(String(describing: status?.modbus.keys.sorted()))")
         #expect(status?.modbus["MB-4"] == nil)
+        #expect(TestSupport.wait(timeout: 10) { (try? EdgeStatus.load(dataDirectory: data))?.devices == 3 },
+                "the status line's device count is not the three polled detectors")
 
         // Decommissioned: no longer polled (no new samples in the archive), the others go on.
         let off = try firewatch(["device", "decommission", "MB-3", "--db", gov, "--by", "测试员", "--reason", "拆除"], timeout: 30)
@@ -89,7 +91,7 @@ struct ModbusLiveRegistrationTests {
         #expect(TestSupport.wait(timeout: 20) { edge.stderr.contains("Modbus detector(s) no longer polled (decommissioned or moved): MB-3") },
                 "\(edge.stderr.suffix(2000))")
         func samples(_ id: String) -> Int {
-            let out = (try? firewatch(["readings", "--data", data, id, "--json"], timeout: 20).out) ?? ""
+            let out = (try? firewatch(["readings", "--data", data, id, "--json", "--limit", "1000000"], timeout: 20).out) ?? ""
             return out.split(separator: "\n").count
         }
         Thread.sleep(forTimeInterval: 1.5)  // the last poll in flight and the archive's next commit
@@ -98,7 +100,9 @@ struct ModbusLiveRegistrationTests {
         Thread.sleep(forTimeInterval: 2.5)
         #expect(samples("MB-3") == mb3, "MB-3 is still polled after its decommissioning")
         #expect(samples("MB-2") >= mb2 + 3, "MB-2 is no longer polled either")
-        #expect(TestSupport.wait(timeout: 10) { (try? EdgeStatus.load(dataDirectory: data))?.modbus["MB-3"] == nil },
-                "status still counts MB-3")
+        #expect(TestSupport.wait(timeout: 10) {
+            let s = try? EdgeStatus.load(dataDirectory: data)
+            return s?.modbus["MB-3"] == nil && s?.devices == 2
+        }, "status still counts MB-3")
     }
 }
