@@ -120,6 +120,9 @@ public final class MQTTIngest: Sendable {
     }
 
     public let profiles: [MQTTProfile]
+    /// `profiles[k].topic`, kept apart: reading the pattern through the profile per message copied its
+    /// level array (a retain and a release for each profile tried, on every message).
+    private let topics: [MQTTTopicPattern]
     private let sink: any ReadingSink
     private let monitor: (any IngestMonitor)?
     private let rateLimit: MQTTRateLimit
@@ -139,6 +142,7 @@ public final class MQTTIngest: Sendable {
                 wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 monotonicClock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
         self.profiles = profiles
+        topics = profiles.map(\.topic)
         self.sink = sink
         self.monitor = monitor
         self.rateLimit = rateLimit
@@ -216,10 +220,14 @@ public final class MQTTIngest: Sendable {
         var out: [[Reading]] = []
         out.reserveCapacity(messages.count)
         var recovered: [String] = []
+        let bindings = state.withLock { $0.bindings }
         for m in messages {
-            ingest(topic: m.topic, payload: m.payload, size: m.size, now: now, monotonic: monotonic, into: &out, recovered: &recovered)
+            ingest(topic: m.topic, payload: m.payload, size: m.size, now: now, monotonic: monotonic, bindings: bindings,
+                   into: &out, recovered: &recovered)
         }
         sink.accept(batches: out)
+        // Counted once handed over, so `messageCount` reaching N means N messages' readings are queued.
+        state.withLock { $0.counters.messages += messages.count }
         for device in recovered { monitor?.recovered(device: device) }
     }
 
@@ -228,7 +236,12 @@ public final class MQTTIngest: Sendable {
     public func handle(topic: String, payload: [UInt8], size: Int? = nil, now: Double, monotonic: Double) {
         var out: [[Reading]] = []
         var recovered: [String] = []
-        ingest(topic: topic, payload: payload, size: size, now: now, monotonic: monotonic, into: &out, recovered: &recovered)
+        let bindings = state.withLock { s in
+            s.counters.messages += 1
+            return s.bindings
+        }
+        ingest(topic: topic, payload: payload, size: size, now: now, monotonic: monotonic, bindings: bindings,
+               into: &out, recovered: &recovered)
         for readings in out { sink.accept(readings) }
         for device in recovered { monitor?.recovered(device: device) }
     }
@@ -236,7 +249,7 @@ public final class MQTTIngest: Sendable {
     /// Binds, checks and decodes one message; its readings go to `out`, a device whose trouble this
     /// message ends to `recovered` (for the monitor, once the readings are handed over).
     private func ingest(topic: String, payload: [UInt8], size: Int?, now: Double, monotonic: Double,
-                        into out: inout [[Reading]], recovered: inout [String]) {
+                        bindings: [String: Binding], into out: inout [[Reading]], recovered: inout [String]) {
         let size = max(size ?? payload.count, payload.count)
         // One strict scan per field plan: every profile of the shipped set reads its own fields, and
         // a syntax error is the same whichever plan found it.
@@ -261,14 +274,10 @@ public final class MQTTIngest: Sendable {
         var unknownID: String?
         var mismatch: (Binding, String)?
         var unattributed: MQTTPayloadRejection?
-        let bindings = state.withLock { s in
-            s.counters.messages += 1
-            return s.bindings
-        }
-        for profile in profiles {
-            guard profile.topic.match(topic) != nil else { continue }
+        for (k, profile) in profiles.enumerated() {
+            guard topics[k].match(topic) != nil else { continue }
             let id: Result<String, MQTTPayloadRejection>
-            if profile.topic.capturesDevice {
+            if topics[k].capturesDevice {
                 id = profile.deviceID(topic: topic, fields: nil)
             } else {
                 switch fields(for: profile) {

@@ -214,52 +214,56 @@ public final class ReadingArchive {
     /// String for the values detectors send: integers, and decimals of up to 6 places, are written
     /// straight from the scaled integer; anything else goes through `String(v)`.
     static func appendNumber(_ v: Double, to out: inout [UInt8]) {
+        var scaled: UInt64 = 0
+        var places = 0
         if v.rounded() == v && abs(v) < 1e15 {
-            appendInteger(Int64(v), to: &out)
+            scaled = UInt64(abs(v))
+        } else if abs(v) >= 1e-4 && abs(v) < 1e9, let (m, p) = fewestPlaces(v) {
+            scaled = m
+            places = p
+        } else {
+            var s = String(v)
+            s.withUTF8 { out.append(contentsOf: $0) }
             return
         }
-        if abs(v) >= 1e-4 && abs(v) < 1e9 {
-            var scale = 10.0
-            var places = 1
-            while places <= 6 {
-                let m = (v * scale).rounded()
-                // The fewest places whose decimal reads back as exactly `v` is what `String(v)` prints.
-                if m / scale == v {
-                    let digits = Int64(m).magnitude, unit = UInt64(scale)
-                    if v < 0 { out.append(UInt8(ascii: "-")) }
-                    appendInteger(Int64(digits / unit), to: &out)
-                    out.append(UInt8(ascii: "."))
-                    var fraction = digits % unit, div = unit / 10
-                    while div > 0 {
-                        out.append(UInt8(ascii: "0") + UInt8(fraction / div))
-                        fraction %= div
-                        div /= 10
-                    }
-                    return
+        // Written right to left into a small stack buffer, then appended at once (one capacity check,
+        // not one per digit: the archive writes 15 numbers per message).
+        var buffer: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { b in
+            var i = b.count
+            var x = scaled
+            if places > 0 {
+                for _ in 0..<places {
+                    i -= 1
+                    b[i] = UInt8(ascii: "0") + UInt8(x % 10)
+                    x /= 10
                 }
-                scale *= 10
-                places += 1
+                i -= 1
+                b[i] = UInt8(ascii: ".")
             }
+            repeat {
+                i -= 1
+                b[i] = UInt8(ascii: "0") + UInt8(x % 10)
+                x /= 10
+            } while x > 0
+            if v < 0 {
+                i -= 1
+                b[i] = UInt8(ascii: "-")
+            }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i...]))
         }
-        var s = String(v)
-        s.withUTF8 { out.append(contentsOf: $0) }
     }
 
-    private static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        var v = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[n] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-                n += 1
-            } while v > 0
-            for k in stride(from: n - 1, through: 0, by: -1) { out.append(d[k]) }
+    /// `v` as `m / 10^p` with the fewest places p (1...6) whose decimal reads back as exactly `v`
+    /// (what `String(v)` prints), `m` without sign; nil when 6 places do not suffice.
+    private static func fewestPlaces(_ v: Double) -> (UInt64, Int)? {
+        var scale = 10.0
+        for places in 1...6 {
+            let m = (v * scale).rounded()
+            if m / scale == v { return (UInt64(abs(m)), places) }
+            scale *= 10
         }
+        return nil
     }
 }
 

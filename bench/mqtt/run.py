@@ -135,6 +135,11 @@ def main():
                 assert r["messages"] == n and r["overflowed"] == 0 and r["archived"] == r["readings"], r
                 runs["firewatch"].append(r)
                 shutil.rmtree(data_dir, ignore_errors=True)
+                # End both sessions (a clean-session connect discards them): otherwise every later round's
+                # messages would also be queued for this round's subscribers, and rounds would drift.
+                for cid in ids.values():
+                    subprocess.run(["mosquitto_sub", "-p", str(port), "-i", cid, "-t", "4g/+/data", "-E"],
+                                   check=True, stdout=subprocess.DEVNULL)
                 print(f"qos {qos} round {rnd}: " + ", ".join(
                     f"{k} {n / v[-1]['seconds']:.0f} msg/s" for k, v in runs.items()), flush=True)
             med = {k: {"seconds": statistics.median(r["seconds"] for r in v),
