@@ -41,15 +41,17 @@ final class ArchiveWriter: @unchecked Sendable {
 
     /// Opens the archive at `path` on a new thread and returns once it is open (or throws why not).
     /// - Parameters:
-    ///   - storageFault: called (from the writer thread) when the archive refuses a write.
+    ///   - storageFault: called (from the writer thread) when the archive refuses a write;
+    ///     `storageWritable` when it writes again after that.
     init(path: String, now: Double, batchSize: Int = 200_000, flushInterval: Double = 1, maxBacklog: Int = 1_000_000,
-         maxWait: Double = 0.25, log: @escaping @Sendable (String) -> Void, storageFault: @escaping @Sendable () -> Void) throws {
+         maxWait: Double = 0.25, log: @escaping @Sendable (String) -> Void, storageFault: @escaping @Sendable () -> Void,
+         storageWritable: @escaping @Sendable () -> Void = {}) throws {
         self.maxBacklog = maxBacklog
         self.maxWait = maxWait
         self.flushInterval = flushInterval
         try startOwnerThread(name: "fw archive", finished: finished,
                              open: { try ReadingArchive(path: path, batchSize: batchSize, now: now) },
-                             run: { [self] archive in run(archive, log: log, storageFault: storageFault) })
+                             run: { [self] archive in run(archive, log: log, storageFault: storageFault, storageWritable: storageWritable) })
     }
 
     /// Hands readings to the writer. `hold`: the disk is full and its last reserve belongs to the
@@ -91,7 +93,8 @@ final class ArchiveWriter: @unchecked Sendable {
         if first { finished.wait() }
     }
 
-    private func run(_ archive: ReadingArchive, log: @Sendable (String) -> Void, storageFault: @Sendable () -> Void) {
+    private func run(_ archive: ReadingArchive, log: @Sendable (String) -> Void, storageFault: @Sendable () -> Void,
+                     storageWritable: @Sendable () -> Void) {
         let clock = ContinuousClock()
         let start = clock.now
         func seconds() -> Double {
@@ -131,6 +134,7 @@ final class ArchiveWriter: @unchecked Sendable {
                     }
                     if failing {
                         log("readings archive writable again; \(refusedSince) readings were not archived meanwhile")
+                        storageWritable()
                         failing = false
                         refusedSince = 0
                     }

@@ -59,7 +59,8 @@ final class EdgePipeline {
         delivery = try makeDelivery(journal, store)
         let uplink = delivery as? OfficeUplink
         archive = try ArchiveWriter(path: setup.dataDirectory + "/readings.db", now: now, log: { [observer] in observer.log($0) },
-                                    storageFault: { uplink?.reportStorageFault() })
+                                    storageFault: { uplink?.reportStorageFault(.archive) },
+                                    storageWritable: { uplink?.reportStorageWritable(.archive) })
         engine = RuleEngine(rules: setup.rules)
         for d in setup.devices {
             engine.register(DeviceContext(id: d.id, setpoints: d.setpoints, cable: d.cable, announced: d.isAnnounced))
@@ -153,11 +154,12 @@ final class EdgePipeline {
                     try saveEngineState(now: wall)
                     lastSnapshot = mono
                 }
+                if lastError != nil { (delivery as? OfficeUplink)?.reportStorageWritable(.journal) }
                 lastError = nil
             } catch {
                 // Disk full or similar: events not journaled stay in `events` and are retried next turn.
                 let text = "\(error)"
-                (delivery as? OfficeUplink)?.reportStorageFault()
+                (delivery as? OfficeUplink)?.reportStorageFault(.journal)
                 if text != lastError { observer.log("storage problem, retrying: \(text)") }
                 lastError = text
                 Thread.sleep(forTimeInterval: 0.5)

@@ -102,7 +102,7 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
         var stopping = false
         var woken = false
         var minutes = TelemetryMinutes()
-        var storageFault = false
+        var storage = StorageFaultFlag()
         var counters = Counters()
     }
 
@@ -180,9 +180,15 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
         shared.withLock { s in for b in batches { s.minutes.add(b) } }
     }
 
-    /// Something on the edge could not write its data directory (disk full): reported in the next heartbeat.
-    public func reportStorageFault() {
-        shared.withLock { $0.storageFault = true; $0.counters.storageFaults += 1 }
+    /// Something on the edge could not write its data directory (disk full): reported in every
+    /// heartbeat until `reportStorageWritable` for the same area (StorageFaultFlag).
+    public func reportStorageFault(_ area: StorageArea) {
+        shared.withLock { $0.storage.failed(area); $0.counters.storageFaults += 1 }
+    }
+
+    /// A write to `area` succeeded (again).
+    public func reportStorageWritable(_ area: StorageArea) {
+        shared.withLock { $0.storage.wrote(area) }
     }
 
     public var counters: Counters {
@@ -227,7 +233,7 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
         while outbox == nil, !shared.withLock({ $0.stopping }) {
             do { outbox = try Outbox(path: journalPath, edgeID: edgeID, telemetryCapacity: settings.telemetryRows) } catch {
                 log("uplink \(edgeID): cannot open the outbox \(journalPath): \(error); retrying")
-                reportStorageFault()
+                reportStorageFault(.outbox)
                 sleep(upTo: 2)
             }
         }
@@ -241,9 +247,11 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
             // most needs to hear about it (storageFault), and the heartbeat only reads.
             do { try heartbeatIfDue(&loop, now: now) } catch { failure = failure ?? error }
             if let failure {
-                if let e = failure as? SQLiteError, e.isDiskFull { reportStorageFault() }
+                if let e = failure as? SQLiteError, e.isDiskFull { reportStorageFault(.outbox) }
                 log("uplink \(edgeID): \(failure); retrying")
                 sleep(upTo: 1)
+            } else {
+                reportStorageWritable(.outbox)
             }
             sleep(upTo: 0.2)
         }
@@ -386,10 +394,7 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
     private func heartbeatIfDue(_ l: inout UplinkLoop, now: Double) throws {
         if client.isConnected, now >= l.nextHeartbeat {
             l.nextHeartbeat = now + settings.heartbeat
-            let fault = shared.withLock { s -> Bool in
-                defer { s.storageFault = false }
-                return s.storageFault
-            }
+            let fault = shared.withLock { $0.storage.takeForHeartbeat() }
             let hb = OfficeWire.Heartbeat(edge: edgeID, time: now, lastSequence: try l.outbox.lastSequence, ackedThrough: l.acked,
                                           pendingEvents: try l.outbox.pendingEvents, pendingTelemetry: try l.outbox.pendingTelemetry,
                                           telemetryEvicted: try l.outbox.telemetryEvicted + Int64(l.droppedBeforeLane),

@@ -12,6 +12,28 @@ struct EdgeIngestPartsTests {
         (0..<n).map { Reading(device: device, channel: Channel(unchecked: "temperature.\($0 + 1)"), value: .number(20 + Double($0)), time: time) }
     }
 
+    @Test("a storage fault holds in every heartbeat until its area writes again; one that came and went is reported once")
+    func storageFaultFlag() {
+        var flag = StorageFaultFlag()
+        var beats: [Bool] = []
+        func beat() { beats.append(flag.takeForHeartbeat()) }
+        beat()                                  // nothing happened
+        flag.failed(.archive)
+        beat()                                  // failing
+        beat()                                  // no write tried meanwhile: still failing, not cleared
+        flag.failed(.journal)
+        flag.wrote(.journal)
+        beat()                                  // the archive still fails
+        #expect(flag.failingAreas == [.archive])
+        flag.wrote(.archive)
+        beat()                                  // every area wrote again: a clean heartbeat
+        flag.failed(.outbox)
+        flag.wrote(.outbox)
+        beat()                                  // a fault between two heartbeats is reported once
+        beat()
+        #expect(beats == [false, true, true, true, false, true, false])
+    }
+
     static func message(_ n: Int, bytes: Int = 10) -> MQTTMessage {
         MQTTMessage(topic: "t/\(n)", payload: Array(repeating: UInt8(ascii: "x"), count: bytes))
     }

@@ -174,12 +174,16 @@ extension Commands {
                 _ = try? uplink.deliver(stored, now: Date().timeIntervalSince1970)
                 if faulted, Date().timeIntervalSince(lastReserveCheck) > 1 {
                     lastReserveCheck = Date()
-                    if reserve.ensure() { faulted = false; printError("uplink burst: disk has room again; reserve restored") }
+                    if reserve.ensure() {
+                        faulted = false
+                        uplink.reportStorageWritable(.journal)
+                        printError("uplink burst: disk has room again; reserve restored")
+                    }
                 }
             }, onStorageFault: { error in
                 if !faulted { printError("uplink burst: data directory full (\(error)); events wait until there is room") }
                 faulted = true
-                uplink.reportStorageFault()
+                uplink.reportStorageFault(.journal)
             }, shouldStop: { stop.isSet || timeout.map { Date().timeIntervalSince(started) > $0 } ?? false })
             printError("uplink burst: journal holds \(last) events")
             var status = ExitStatus.ok
