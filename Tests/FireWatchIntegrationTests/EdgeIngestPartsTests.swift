@@ -211,6 +211,7 @@ struct ReadingsCommandTests {
         do {
             let archive = try ReadingArchive(path: dir.appendingPathComponent("readings.db").path, now: 0)
             // 2026-12-04 10:00:00 and 10:01:00 in Asia/Shanghai
+            try archive.add([Reading(device: "SN2", channel: Channel(unchecked: "temperature.1"), value: .number(.nan), time: 1_796_349_600)])
             for (t, v) in [(1_796_349_600.0, 123.0), (1_796_349_660.0, 125.5)] {
                 try archive.add([Reading(device: "SN1", channel: Channel(unchecked: "residual_current.1"), value: .number(v), time: t),
                                  Reading(device: "SN1", channel: Channel(unchecked: "state.temperature.1"), value: .state(.faultOpen), time: t)])
@@ -232,6 +233,8 @@ struct ReadingsCommandTests {
         let channels = object?["channels"] as? [String: Any]
         #expect(channels?["residual_current.1"] as? Double == 125.5 && channels?["state.temperature.1"] as? String == "fault_open")
         #expect(object?["time"] as? String == "2026-12-04T02:01:00Z")
+        let nan = try firewatch(["readings", "--data", dir.path, "SN2", "--json"])
+        #expect(nan.status == 0 && nan.out.contains(#""temperature.1":"nan""#), "\(nan.out)")
         let none = try firewatch(["readings", "--data", dir.path, "SN1", "--until", "2026-12-03"])
         #expect(none.status == 0 && none.out.contains("没有存档读数"))
         #expect(try firewatch(["readings", "--data", dir.path, "SN1", "--since", "yesterday"]).status == 64)

@@ -78,7 +78,8 @@ struct SampleJSON: Encodable {
         epoch = s.time
         var channels: [String: Value] = [:]
         for (name, value) in s.values {
-            channels[name] = Double(value).map(Value.number) ?? .text(value)
+            // A non-finite number (a float register read as NaN) stays text: JSON has no NaN.
+            channels[name] = Double(value).flatMap { $0.isFinite ? Value.number($0) : nil } ?? .text(value)
         }
         self.channels = channels
     }
