@@ -87,7 +87,6 @@ final class EdgeStatusWriter: Sendable {
             write()
             done.signal()
         }
-        t.name = "firewatch.status"
         t.start()
     }
 

@@ -25,7 +25,6 @@ func startOwnerThread<Owned>(name: String, finished: DispatchSemaphore, open: @e
         run(owned)
         finished.signal()
     }
-    thread.name = name
     thread.start()
     opened.wait()
     if let error = failure.withLock({ $0 }) { throw error }

@@ -81,7 +81,6 @@ final class RegistryWatcher: @unchecked Sendable {
             }
             done.signal()
         }
-        t.name = "firewatch.registry-watch"
         t.start()
     }
 

@@ -151,7 +151,6 @@ public final class OfficeUplink: EventDelivery, @unchecked Sendable {
             self.run()
             self.finished.signal()
         }
-        t.name = "uplink \(edgeID)"
         t.start()
     }
 

@@ -165,7 +165,6 @@ public final class MQTTClient: @unchecked Sendable {
             self.run()
             self.finished.signal()
         }
-        t.name = "mqtt \(options.clientID)"
         t.start()
     }
 

@@ -68,7 +68,6 @@ final class BusOwner: @unchecked Sendable {
             nameThisThread("fw bus \(endpoint.key)")
             run()
         }
-        t.name = "modbus \(endpoint.key)"
         t.stackSize = 256 * 1024
         t.start()
     }

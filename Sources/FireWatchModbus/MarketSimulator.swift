@@ -103,7 +103,6 @@ public final class MarketSimulator: Sendable {
                 served: { [self] in served.add(1, ordering: .relaxed) })
             finished.signal()
         }
-        t.name = "market simulator"
         t.start()
         ready.wait()
         return try result.withLock { $0! }.get()

@@ -39,7 +39,6 @@ public final class HazardNotifier: Sendable {
             self.run()
             self.finished.signal()
         }
-        t.name = "notifier"
         t.start()
     }
 

@@ -81,10 +81,10 @@ public final class OfficeService: @unchecked Sendable {
         let dir = (databasePath as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let t = Thread { [self] in
+            nameThisThread("fw office store")
             self.run()
             self.finished.signal()
         }
-        t.name = "office store"
         t.start()
         opened.wait()
         if let e = openError.withLock({ $0 }) {

@@ -57,7 +57,6 @@ public final class RegistrySyncWorker: @unchecked Sendable {
                 _ = wake.wait(timeout: .now() + min(tickInterval, 0.5))
             }
         }
-        t.name = name
         t.start()
     }
 

@@ -5,7 +5,7 @@ import Glibc
 /// Names the calling thread for the operating system (`top -H`, `ps -L`, `/proc/PID/task/*/comm`,
 /// perf). Linux keeps 15 bytes: longer names are cut here, at a character boundary. Foundation's
 /// `Thread.name` does not reach the OS for names over 15 bytes (the call fails), so every long-lived
-/// thread calls this first.
+/// thread calls this first, instead of setting `Thread.name`.
 public func nameThisThread(_ name: String) {
     var bytes = 0
     var cut = ""
